@@ -1,0 +1,576 @@
+//! Constructors and builder methods on the contract's types, so that a connector reads as what
+//! it reports rather than as record literals.
+
+use crate::form::{self, Form, FormError, Part};
+use crate::time::now_millis;
+use crate::{
+    Address, Attachment, Attribute, Capabilities, ConnectorError, Consent, ConsentState, Contact,
+    ContactUpdate, Direction, Event, ExternalId, Header, HttpRequest, HttpResponse, Identifier,
+    Interaction, InteractionKind, Manifest, Money, Order, OrderLine, OrderStatus, PollOutcome,
+    Receipt, Shipment, ShipmentStatus, Timestamp, WebhookOutcome,
+};
+
+impl Manifest {
+    /// A manifest with no channels and no capabilities yet.
+    pub fn new(id: &str, version: &str, display_name: &str) -> Self {
+        Manifest {
+            id: id.into(),
+            version: version.into(),
+            display_name: display_name.into(),
+            channels: Vec::new(),
+            capabilities: Capabilities::empty(),
+        }
+    }
+
+    /// Adds a channel the connector handles, e.g. `sms`.
+    pub fn channel(mut self, channel: &str) -> Self {
+        self.channels.push(channel.into());
+        self
+    }
+
+    /// Declares that the connector receives webhooks.
+    pub fn webhook(mut self) -> Self {
+        self.capabilities |= Capabilities::WEBHOOK;
+        self
+    }
+
+    /// Declares that the connector polls.
+    pub fn poll(mut self) -> Self {
+        self.capabilities |= Capabilities::POLL;
+        self
+    }
+
+    /// Declares that the connector sends messages.
+    pub fn send(mut self) -> Self {
+        self.capabilities |= Capabilities::SEND;
+        self
+    }
+}
+
+impl From<FormError> for ConnectorError {
+    fn from(error: FormError) -> Self {
+        ConnectorError::BadRequest(error.to_string())
+    }
+}
+
+impl Identifier {
+    /// An external id: `Identifier::external("telegram:user", "123")`.
+    pub fn external(namespace: &str, value: &str) -> Self {
+        Identifier::External(ExternalId {
+            namespace: namespace.into(),
+            value: value.into(),
+        })
+    }
+}
+
+impl Default for Contact {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Contact {
+    /// A contact with no identifiers yet.
+    pub fn new() -> Self {
+        Contact {
+            identifiers: Vec::new(),
+            display_name: None,
+            given_name: None,
+            family_name: None,
+            locale: None,
+            attributes: Vec::new(),
+        }
+    }
+
+    /// Adds an e-mail address, as received (the host normalizes it). Blank values are skipped.
+    pub fn email(self, email: &str) -> Self {
+        self.identifier_if_present(email, Identifier::Email)
+    }
+
+    /// Adds a phone number, as received (the host converts it to E.164). Blank values are skipped.
+    pub fn phone(self, phone: &str) -> Self {
+        self.identifier_if_present(phone, Identifier::Phone)
+    }
+
+    /// Adds an id in the channel's namespace, e.g. `("telegram:user", "42")`.
+    pub fn external(mut self, namespace: &str, value: &str) -> Self {
+        if !value.trim().is_empty() {
+            self.identifiers
+                .push(Identifier::external(namespace, value.trim()));
+        }
+        self
+    }
+
+    /// Sets the full name as the channel shows it.
+    pub fn name(mut self, display_name: &str) -> Self {
+        self.display_name = non_blank(display_name);
+        self
+    }
+
+    /// Sets given and family names.
+    pub fn names(mut self, given: &str, family: &str) -> Self {
+        self.given_name = non_blank(given);
+        self.family_name = non_blank(family);
+        self
+    }
+
+    /// Sets the BCP 47 locale, e.g. `fr-FR`.
+    pub fn locale(mut self, locale: &str) -> Self {
+        self.locale = non_blank(locale);
+        self
+    }
+
+    /// Adds a free-form attribute.
+    pub fn attr(mut self, key: &str, value: &str) -> Self {
+        self.attributes.push(attribute(key, value));
+        self
+    }
+
+    fn identifier_if_present(mut self, value: &str, make: fn(String) -> Identifier) -> Self {
+        if !value.trim().is_empty() {
+            self.identifiers.push(make(value.to_string()));
+        }
+        self
+    }
+
+    /// Reports this contact as seen, with the provider's id of the update.
+    pub fn update(self, provider_id: &str) -> ContactUpdate {
+        ContactUpdate {
+            provider_id: provider_id.into(),
+            contact: self,
+            occurred_at: now_millis(),
+        }
+    }
+}
+
+impl Interaction {
+    /// An inbound interaction of any kind, occurring now; refine it with the builder methods.
+    pub fn new(kind: InteractionKind, channel: &str, provider_id: &str, contact: Contact) -> Self {
+        Interaction {
+            provider_id: provider_id.into(),
+            kind,
+            direction: Direction::Inbound,
+            contact,
+            channel: channel.into(),
+            thread_id: None,
+            subject: None,
+            text: None,
+            occurred_at: now_millis(),
+            status: None,
+            attachments: Vec::new(),
+            attributes: Vec::new(),
+        }
+    }
+
+    /// An inbound message.
+    pub fn message(channel: &str, provider_id: &str, contact: Contact) -> Self {
+        Self::new(InteractionKind::Message, channel, provider_id, contact)
+    }
+
+    /// An inbound call.
+    pub fn call(channel: &str, provider_id: &str, contact: Contact) -> Self {
+        Self::new(InteractionKind::Call, channel, provider_id, contact)
+    }
+
+    /// Marks it as started by the company.
+    pub fn outbound(mut self) -> Self {
+        self.direction = Direction::Outbound;
+        self
+    }
+
+    /// Sets the conversation it belongs to.
+    pub fn thread(mut self, thread_id: &str) -> Self {
+        self.thread_id = non_blank(thread_id);
+        self
+    }
+
+    /// Sets the subject.
+    pub fn subject(mut self, subject: &str) -> Self {
+        self.subject = non_blank(subject);
+        self
+    }
+
+    /// Sets the plain-text content.
+    pub fn text(mut self, text: &str) -> Self {
+        self.text = Some(text.into());
+        self
+    }
+
+    /// Sets when it happened, in milliseconds since the Unix epoch.
+    pub fn at(mut self, occurred_at: Timestamp) -> Self {
+        self.occurred_at = occurred_at;
+        self
+    }
+
+    /// Sets the provider's status, e.g. `completed`.
+    pub fn status(mut self, status: &str) -> Self {
+        self.status = non_blank(status);
+        self
+    }
+
+    /// Records an attachment (its content is not stored).
+    pub fn attachment(mut self, attachment: Attachment) -> Self {
+        self.attachments.push(attachment);
+        self
+    }
+
+    /// Adds a free-form attribute.
+    pub fn attr(mut self, key: &str, value: &str) -> Self {
+        self.attributes.push(attribute(key, value));
+        self
+    }
+}
+
+impl Money {
+    /// An amount in the currency's minor unit, e.g. `Money::new(1999, "EUR")` for 19.99 €.
+    pub fn new(amount_minor: i64, currency: &str) -> Self {
+        Money {
+            amount_minor,
+            currency: currency.to_ascii_uppercase(),
+        }
+    }
+}
+
+impl OrderLine {
+    /// A line of `quantity` units at `unit_price` each.
+    pub fn new(name: &str, quantity: u32, unit_price: Money) -> Self {
+        OrderLine {
+            sku: None,
+            name: name.into(),
+            quantity,
+            unit_price,
+        }
+    }
+
+    /// Sets the stock keeping unit.
+    pub fn sku(mut self, sku: &str) -> Self {
+        self.sku = non_blank(sku);
+        self
+    }
+}
+
+impl Order {
+    /// A pending order placed now, with no lines yet.
+    pub fn new(provider_id: &str, contact: Contact, total: Money) -> Self {
+        let now = now_millis();
+        Order {
+            provider_id: provider_id.into(),
+            contact,
+            number: None,
+            status: OrderStatus::Pending,
+            lines: Vec::new(),
+            total,
+            placed_at: now,
+            updated_at: now,
+            delivery_address: None,
+            attributes: Vec::new(),
+        }
+    }
+
+    /// Sets the number the customer sees.
+    pub fn number(mut self, number: &str) -> Self {
+        self.number = non_blank(number);
+        self
+    }
+
+    /// Sets the status.
+    pub fn status(mut self, status: OrderStatus) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// Adds a line.
+    pub fn line(mut self, line: OrderLine) -> Self {
+        self.lines.push(line);
+        self
+    }
+
+    /// Sets when it was placed and when this state was reached.
+    pub fn at(mut self, placed_at: Timestamp, updated_at: Timestamp) -> Self {
+        self.placed_at = placed_at;
+        self.updated_at = updated_at;
+        self
+    }
+
+    /// Sets the delivery address.
+    pub fn deliver_to(mut self, address: Address) -> Self {
+        self.delivery_address = Some(address);
+        self
+    }
+
+    /// Adds a free-form attribute.
+    pub fn attr(mut self, key: &str, value: &str) -> Self {
+        self.attributes.push(attribute(key, value));
+        self
+    }
+}
+
+impl Shipment {
+    /// A shipment reported now.
+    pub fn new(
+        provider_id: &str,
+        carrier: &str,
+        tracking_number: &str,
+        status: ShipmentStatus,
+    ) -> Self {
+        Shipment {
+            provider_id: provider_id.into(),
+            order_provider_id: None,
+            contact: None,
+            carrier: carrier.into(),
+            tracking_number: tracking_number.into(),
+            status,
+            eta: None,
+            occurred_at: now_millis(),
+            attributes: Vec::new(),
+        }
+    }
+
+    /// Links it to an order by the order's provider id.
+    pub fn for_order(mut self, order_provider_id: &str) -> Self {
+        self.order_provider_id = non_blank(order_provider_id);
+        self
+    }
+
+    /// Sets the recipient.
+    pub fn contact(mut self, contact: Contact) -> Self {
+        self.contact = Some(contact);
+        self
+    }
+
+    /// Sets the estimated delivery time.
+    pub fn eta(mut self, eta: Timestamp) -> Self {
+        self.eta = Some(eta);
+        self
+    }
+
+    /// Sets when this status was reached.
+    pub fn at(mut self, occurred_at: Timestamp) -> Self {
+        self.occurred_at = occurred_at;
+        self
+    }
+}
+
+impl Consent {
+    /// A consent change on `channel`, occurring now.
+    pub fn new(provider_id: &str, contact: Contact, channel: &str, state: ConsentState) -> Self {
+        Consent {
+            provider_id: provider_id.into(),
+            contact,
+            channel: channel.into(),
+            state,
+            occurred_at: now_millis(),
+            reason: None,
+        }
+    }
+
+    /// Says what the person did.
+    pub fn reason(mut self, reason: &str) -> Self {
+        self.reason = non_blank(reason);
+        self
+    }
+}
+
+impl From<ContactUpdate> for Event {
+    fn from(value: ContactUpdate) -> Self {
+        Event::Contact(value)
+    }
+}
+impl From<Interaction> for Event {
+    fn from(value: Interaction) -> Self {
+        Event::Interaction(value)
+    }
+}
+impl From<Order> for Event {
+    fn from(value: Order) -> Self {
+        Event::Order(value)
+    }
+}
+impl From<Shipment> for Event {
+    fn from(value: Shipment) -> Self {
+        Event::Shipment(value)
+    }
+}
+impl From<Consent> for Event {
+    fn from(value: Consent) -> Self {
+        Event::Consent(value)
+    }
+}
+
+impl HttpRequest {
+    /// The first value of a header, matched case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value.as_str())
+    }
+
+    /// The body as UTF-8 text.
+    pub fn text(&self) -> Result<&str, ConnectorError> {
+        std::str::from_utf8(&self.body)
+            .map_err(|e| ConnectorError::BadRequest(format!("body is not UTF-8: {e}")))
+    }
+
+    /// The body parsed as JSON into `T`.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConnectorError> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| ConnectorError::BadRequest(format!("body is not the expected JSON: {e}")))
+    }
+
+    /// The body parsed as `application/x-www-form-urlencoded`.
+    pub fn form(&self) -> Result<Form, ConnectorError> {
+        Ok(Form::parse(&self.body))
+    }
+
+    /// The query string parameters of [`url`](HttpRequest::url).
+    pub fn query(&self) -> Form {
+        let query = self.url.split_once('?').map(|(_, q)| q).unwrap_or("");
+        let query = query.split('#').next().unwrap_or("");
+        Form::parse(query.as_bytes())
+    }
+
+    /// The body parsed as `multipart/form-data`, using the request's `Content-Type` boundary.
+    pub fn multipart(&self) -> Result<Vec<Part>, ConnectorError> {
+        let content_type = self
+            .header("content-type")
+            .ok_or(FormError::MissingContentType)?;
+        Ok(form::parse_multipart(content_type, &self.body)?)
+    }
+}
+
+impl HttpResponse {
+    /// An empty response with `status`.
+    pub fn new(status: u16) -> Self {
+        HttpResponse {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// `200 OK` with an empty body.
+    pub fn ok() -> Self {
+        Self::new(200)
+    }
+
+    /// A JSON response.
+    pub fn json(status: u16, value: &serde_json::Value) -> Self {
+        Self::new(status)
+            .header("content-type", "application/json")
+            .body(value.to_string())
+    }
+
+    /// A plain-text response.
+    pub fn text(status: u16, text: &str) -> Self {
+        Self::new(status)
+            .header("content-type", "text/plain; charset=utf-8")
+            .body(text)
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push(Header {
+            name: name.into(),
+            value: value.into(),
+        });
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+}
+
+impl WebhookOutcome {
+    /// `200 OK` with these events.
+    pub fn ok<E: Into<Event>>(events: impl IntoIterator<Item = E>) -> Self {
+        Self::respond(HttpResponse::ok(), events)
+    }
+
+    /// A custom response with these events.
+    pub fn respond<E: Into<Event>>(
+        response: HttpResponse,
+        events: impl IntoIterator<Item = E>,
+    ) -> Self {
+        WebhookOutcome {
+            response,
+            events: events.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl PollOutcome {
+    /// These events, continuing at `next_cursor` next time.
+    pub fn new<E: Into<Event>>(
+        events: impl IntoIterator<Item = E>,
+        next_cursor: Option<String>,
+    ) -> Self {
+        PollOutcome {
+            events: events.into_iter().map(Into::into).collect(),
+            next_cursor,
+        }
+    }
+}
+
+impl Receipt {
+    /// A receipt for the message the provider knows as `provider_id`, sent now.
+    pub fn new(provider_id: &str) -> Self {
+        Receipt {
+            provider_id: provider_id.into(),
+            thread_id: None,
+            status: None,
+            sent_at: now_millis(),
+        }
+    }
+}
+
+fn attribute(key: &str, value: &str) -> Attribute {
+    Attribute {
+        key: key.into(),
+        value: value.into(),
+    }
+}
+
+fn non_blank(value: &str) -> Option<String> {
+    let value = value.trim();
+    (!value.is_empty()).then(|| value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contact_skips_blank_identifiers() {
+        let contact = Contact::new().email(" ").phone("+33 6 12 34 56 78").name("  ");
+        assert_eq!(contact.identifiers, vec![Identifier::Phone("+33 6 12 34 56 78".into())]);
+        assert_eq!(contact.display_name, None);
+    }
+
+    #[test]
+    fn request_header_lookup_ignores_case() {
+        let request = HttpRequest {
+            method: "POST".into(),
+            url: "https://crm.example.com/hooks/x?a=1&b=two%20words".into(),
+            route: "/".into(),
+            headers: vec![Header {
+                name: "X-Telegram-Bot-Api-Secret-Token".into(),
+                value: "s3cret".into(),
+            }],
+            body: b"{\"n\":1}".to_vec(),
+        };
+        assert_eq!(request.header("x-telegram-bot-api-secret-token"), Some("s3cret"));
+        assert_eq!(request.query().get("b"), Some("two words"));
+        let value: serde_json::Value = request.json().unwrap();
+        assert_eq!(value["n"], 1);
+        assert!(matches!(request.multipart(), Err(ConnectorError::BadRequest(_))));
+    }
+
+    #[test]
+    fn money_currency_is_upper_case() {
+        assert_eq!(Money::new(1999, "eur").currency, "EUR");
+    }
+}

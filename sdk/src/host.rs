@@ -1,0 +1,48 @@
+//! What the host offers: logging, the connector's config and secrets, and private state.
+
+use crate::ConnectorError;
+use crate::wit::switchboard::connector::host as imports;
+
+pub use imports::LogLevel;
+
+/// Writes to the host's log, tagged with the connector's id.
+pub fn log(level: LogLevel, message: &str) {
+    imports::log(level, message);
+}
+
+/// A value of the connector's `config` table (secrets included), or `None`.
+pub fn config(key: &str) -> Option<String> {
+    imports::config(key)
+}
+
+/// A config value that must be set: a missing or blank one is a [`ConnectorError::Config`].
+pub fn require_config(key: &str) -> Result<String, ConnectorError> {
+    config(key)
+        .filter(|value| !value.trim().is_empty())
+        .ok_or_else(|| ConnectorError::Config(format!("config key `{key}` is not set")))
+}
+
+/// The connector's private key-value state, persisted by the host.
+pub mod kv {
+    use super::{ConnectorError, imports};
+
+    /// Reads a value; `None` if absent.
+    pub fn get(key: &str) -> Result<Option<Vec<u8>>, ConnectorError> {
+        imports::kv_get(key).map_err(ConnectorError::Transient)
+    }
+
+    /// Reads a UTF-8 value.
+    pub fn get_string(key: &str) -> Result<Option<String>, ConnectorError> {
+        Ok(get(key)?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Stores a value.
+    pub fn set(key: &str, value: impl AsRef<[u8]>) -> Result<(), ConnectorError> {
+        imports::kv_set(key, value.as_ref()).map_err(ConnectorError::Transient)
+    }
+
+    /// Removes a value.
+    pub fn delete(key: &str) -> Result<(), ConnectorError> {
+        imports::kv_delete(key).map_err(ConnectorError::Transient)
+    }
+}

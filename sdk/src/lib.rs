@@ -1,0 +1,163 @@
+//! Write Switchboard connectors.
+//!
+//! A connector is a WebAssembly component that turns one channel's traffic (webhooks, polled
+//! APIs) into normalized contacts, interactions, orders, shipments and consents. Implement
+//! [`Connector`], export it with [`export_connector!`], and build for `wasm32-wasip2`:
+//!
+//! ```ignore
+//! use switchboard_sdk::prelude::*;
+//!
+//! struct Hello;
+//!
+//! impl Connector for Hello {
+//!     fn manifest() -> Manifest {
+//!         Manifest::new("hello", "0.1.0", "Hello").channel("web").webhook()
+//!     }
+//!     fn handle_webhook(req: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
+//!         let form = req.form()?;
+//!         let contact = Contact::new().email(form.require("email")?);
+//!         let hello = Interaction::message("web", form.require("id")?, contact).text("hi");
+//!         Ok(WebhookOutcome::ok([hello]))
+//!     }
+//! }
+//!
+//! export_connector!(Hello);
+//! ```
+//!
+//! The contract is the WIT package `switchboard:connector@0.1.0` (`wit/v0.1.0/` in the
+//! repository); this crate generates its bindings privately and re-exports a curated API.
+#![deny(missing_docs)]
+
+mod builders;
+pub mod form;
+pub mod host;
+pub mod http;
+pub mod signature;
+pub mod time;
+
+/// Generated bindings of the `plugin` world. Private: the public API re-exports what a
+/// connector author needs, so a regenerated binding never breaks connectors by accident.
+#[doc(hidden)]
+pub mod wit {
+    #![allow(missing_docs)]
+    wit_bindgen::generate!({
+        path: "../wit/v0.1.0",
+        world: "plugin",
+        pub_export_macro: true,
+        additional_derives: [PartialEq],
+        default_bindings_module: "switchboard_sdk::__private::wit",
+        with: {
+            "wasi:http/outgoing-handler@0.2.12": wasip2::http::outgoing_handler,
+            "wasi:http/types@0.2.12": wasip2::http::types,
+            "wasi:io/error@0.2.12": wasip2::io::error,
+            "wasi:io/poll@0.2.12": wasip2::io::poll,
+            "wasi:io/streams@0.2.12": wasip2::io::streams,
+            "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+        },
+    });
+}
+
+pub use form::Form;
+pub use wit::switchboard::connector::types::{
+    Address, Attachment, Attribute, Capabilities, Consent, ConsentState, Contact, ContactUpdate,
+    ConnectorError, Direction, Event, ExternalId, Header, HttpRequest, HttpResponse, Identifier,
+    Interaction, InteractionKind, Money, Order, OrderLine, OrderStatus, OutboundMessage,
+    PollOutcome, Receipt, Shipment, ShipmentStatus, Timestamp, WebhookOutcome,
+};
+/// Who a connector is: id, version, display name, channels and capabilities.
+pub use wit::switchboard::connector::types::ConnectorManifest as Manifest;
+
+/// The version of the WIT contract this SDK builds connectors for.
+pub const WIT_VERSION: &str = "0.1.0";
+
+/// A connector: one channel's traffic in, normalized events out.
+///
+/// Only [`manifest`](Connector::manifest) is required; the other methods answer
+/// [`ConnectorError::Unsupported`] unless implemented, and the manifest's capabilities should say
+/// which ones are.
+pub trait Connector {
+    /// Who the connector is. Called once when the host loads the component.
+    fn manifest() -> Manifest;
+
+    /// Handles one webhook call from the provider.
+    fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
+        let _ = request;
+        Err(ConnectorError::Unsupported(
+            "this connector does not receive webhooks".into(),
+        ))
+    }
+
+    /// Fetches what is new since `cursor`.
+    fn poll(cursor: Option<String>) -> Result<PollOutcome, ConnectorError> {
+        let _ = cursor;
+        Err(ConnectorError::Unsupported(
+            "this connector does not poll".into(),
+        ))
+    }
+
+    /// Sends a message to a customer.
+    fn send(message: OutboundMessage) -> Result<Receipt, ConnectorError> {
+        let _ = message;
+        Err(ConnectorError::Unsupported(
+            "this connector does not send messages".into(),
+        ))
+    }
+}
+
+/// Exports a [`Connector`] implementation as the component's `connector` interface.
+///
+/// Use it once per connector crate, at the crate root: `export_connector!(MyConnector);`.
+#[macro_export]
+macro_rules! export_connector {
+    ($connector:ty) => {
+        const _: () = {
+            struct __SwitchboardGuest;
+
+            impl $crate::__private::Guest for __SwitchboardGuest {
+                fn manifest() -> $crate::Manifest {
+                    <$connector as $crate::Connector>::manifest()
+                }
+
+                fn handle_webhook(
+                    request: $crate::HttpRequest,
+                ) -> ::core::result::Result<$crate::WebhookOutcome, $crate::ConnectorError> {
+                    <$connector as $crate::Connector>::handle_webhook(request)
+                }
+
+                fn poll(
+                    cursor: ::core::option::Option<::std::string::String>,
+                ) -> ::core::result::Result<$crate::PollOutcome, $crate::ConnectorError> {
+                    <$connector as $crate::Connector>::poll(cursor)
+                }
+
+                fn send(
+                    message: $crate::OutboundMessage,
+                ) -> ::core::result::Result<$crate::Receipt, $crate::ConnectorError> {
+                    <$connector as $crate::Connector>::send(message)
+                }
+            }
+
+            $crate::__export_plugin_impl!(__SwitchboardGuest with_types_in $crate::__private::wit);
+        };
+    };
+}
+
+/// Not public API: used by [`export_connector!`].
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::wit;
+    pub use crate::wit::exports::switchboard::connector::connector::Guest;
+}
+
+/// Everything a typical connector uses, in one import.
+pub mod prelude {
+    pub use crate::host::{config, log, require_config};
+    pub use crate::{
+        Address, Attachment, Attribute, Capabilities, Connector, ConnectorError, Consent,
+        ConsentState, Contact, ContactUpdate, Direction, Event, ExternalId, Form, Header,
+        HttpRequest, HttpResponse, Identifier, Interaction, InteractionKind, Manifest, Money,
+        Order, OrderLine, OrderStatus, OutboundMessage, PollOutcome, Receipt, Shipment,
+        ShipmentStatus, WebhookOutcome, export_connector,
+    };
+    pub use serde_json::{Value, json};
+}

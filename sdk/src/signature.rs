@@ -1,0 +1,148 @@
+//! Webhook signature checks: HMAC-SHA1 and HMAC-SHA256 over the provider's signed bytes,
+//! compared in constant time, with the signature given in hex or base64.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use hmac::{Hmac, Mac};
+
+use crate::ConnectorError;
+
+/// How the provider encodes the signature it sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// Hexadecimal, either case (Mailgun, Shopify's `X-Hub-Signature`).
+    Hex,
+    /// Base64, standard or URL-safe alphabet (Twilio, Shopify).
+    Base64,
+}
+
+/// The hash under the HMAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// HMAC-SHA1 (Twilio).
+    Sha1,
+    /// HMAC-SHA256 (Mailgun, Shopify, most others).
+    Sha256,
+}
+
+/// Why a signature was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// The signature is not valid hex or base64.
+    #[error("signature is not valid {0:?}")]
+    Undecodable(Encoding),
+    /// The signature decodes but does not match.
+    #[error("signature does not match")]
+    Mismatch,
+}
+
+impl From<SignatureError> for ConnectorError {
+    fn from(error: SignatureError) -> Self {
+        ConnectorError::Unauthorized(error.to_string())
+    }
+}
+
+/// Computes the HMAC of `message` under `key`.
+pub fn hmac(algorithm: Algorithm, key: &[u8], message: &[u8]) -> Vec<u8> {
+    match algorithm {
+        Algorithm::Sha1 => mac::<Hmac<sha1::Sha1>>(key, message)
+            .finalize()
+            .into_bytes()
+            .to_vec(),
+        Algorithm::Sha256 => mac::<Hmac<sha2::Sha256>>(key, message)
+            .finalize()
+            .into_bytes()
+            .to_vec(),
+    }
+}
+
+/// Checks that `signature` (as the provider sent it) is the HMAC of `message` under `key`.
+/// The comparison takes the same time wherever the first differing byte is.
+pub fn verify(
+    algorithm: Algorithm,
+    key: &[u8],
+    message: &[u8],
+    signature: &str,
+    encoding: Encoding,
+) -> Result<(), SignatureError> {
+    let signature = signature.trim();
+    let expected = match encoding {
+        Encoding::Hex => hex::decode(signature).map_err(|_| SignatureError::Undecodable(encoding))?,
+        Encoding::Base64 => STANDARD
+            .decode(signature)
+            .or_else(|_| URL_SAFE.decode(signature))
+            .map_err(|_| SignatureError::Undecodable(encoding))?,
+    };
+    let verified = match algorithm {
+        Algorithm::Sha1 => mac::<Hmac<sha1::Sha1>>(key, message).verify_slice(&expected),
+        Algorithm::Sha256 => mac::<Hmac<sha2::Sha256>>(key, message).verify_slice(&expected),
+    };
+    verified.map_err(|_| SignatureError::Mismatch)
+}
+
+/// Compares two secrets (tokens, passwords) in constant time for equal lengths.
+pub fn secrets_equal(a: &[u8], b: &[u8]) -> bool {
+    // HMAC both under a fixed key so that the comparison is over equal-length digests and the
+    // timing reveals nothing about a common prefix.
+    let left = hmac(Algorithm::Sha256, b"switchboard-compare", a);
+    mac::<Hmac<sha2::Sha256>>(b"switchboard-compare", b)
+        .verify_slice(&left)
+        .is_ok()
+}
+
+fn mac<M: Mac + hmac::digest::KeyInit>(key: &[u8], message: &[u8]) -> M {
+    let mut mac = <M as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    mac.update(message);
+    mac
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // RFC 4231 test case 2 and RFC 2202 test case 2 ("Jefe").
+    const KEY: &[u8] = b"Jefe";
+    const MESSAGE: &[u8] = b"what do ya want for nothing?";
+    const SHA256_HEX: &str = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+    const SHA1_HEX: &str = "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79";
+
+    #[test]
+    fn rfc_vectors_verify_in_hex_and_base64() {
+        assert_eq!(hex::encode(hmac(Algorithm::Sha256, KEY, MESSAGE)), SHA256_HEX);
+        verify(Algorithm::Sha256, KEY, MESSAGE, SHA256_HEX, Encoding::Hex).unwrap();
+        verify(Algorithm::Sha256, KEY, MESSAGE, &SHA256_HEX.to_uppercase(), Encoding::Hex).unwrap();
+        verify(Algorithm::Sha1, KEY, MESSAGE, SHA1_HEX, Encoding::Hex).unwrap();
+        let b64 = STANDARD.encode(hex::decode(SHA1_HEX).unwrap());
+        verify(Algorithm::Sha1, KEY, MESSAGE, &b64, Encoding::Base64).unwrap();
+    }
+
+    #[test]
+    fn wrong_or_garbled_signatures_are_refused() {
+        let mut wrong = SHA256_HEX.to_string();
+        wrong.replace_range(63.., "4");
+        assert_eq!(
+            verify(Algorithm::Sha256, KEY, MESSAGE, &wrong, Encoding::Hex),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(Algorithm::Sha256, KEY, MESSAGE, "zz", Encoding::Hex),
+            Err(SignatureError::Undecodable(Encoding::Hex))
+        );
+        // A truncated signature must not verify as a prefix.
+        assert_eq!(
+            verify(Algorithm::Sha256, KEY, MESSAGE, &SHA256_HEX[..32], Encoding::Hex),
+            Err(SignatureError::Mismatch)
+        );
+        assert!(matches!(
+            ConnectorError::from(SignatureError::Mismatch),
+            ConnectorError::Unauthorized(_)
+        ));
+    }
+
+    #[test]
+    fn secrets_compare() {
+        assert!(secrets_equal(b"token-1", b"token-1"));
+        assert!(!secrets_equal(b"token-1", b"token-2"));
+        assert!(!secrets_equal(b"token", b"token-1"));
+    }
+}

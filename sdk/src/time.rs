@@ -1,0 +1,44 @@
+//! Timestamps: the contract uses milliseconds since the Unix epoch, UTC.
+
+use crate::{ConnectorError, Timestamp};
+
+/// The current time, from the host's wall clock.
+pub fn now_millis() -> Timestamp {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Timestamp)
+        .unwrap_or(0)
+}
+
+/// Parses an RFC 3339 date-time (`2026-11-22T10:15:00+01:00`, `...Z`, fractional seconds).
+pub fn parse_rfc3339(value: &str) -> Result<Timestamp, ConnectorError> {
+    chrono::DateTime::parse_from_rfc3339(value.trim())
+        .map(|dt| dt.timestamp_millis())
+        .map_err(|e| ConnectorError::BadRequest(format!("`{value}` is not an RFC 3339 date: {e}")))
+}
+
+/// Parses an RFC 2822 date, as in e-mail `Date:` headers.
+pub fn parse_rfc2822(value: &str) -> Result<Timestamp, ConnectorError> {
+    chrono::DateTime::parse_from_rfc2822(value.trim())
+        .map(|dt| dt.timestamp_millis())
+        .map_err(|e| ConnectorError::BadRequest(format!("`{value}` is not an RFC 2822 date: {e}")))
+}
+
+/// Converts Unix seconds (Telegram's `date`, Mailgun's `timestamp`).
+pub fn from_unix_seconds(seconds: i64) -> Timestamp {
+    seconds.saturating_mul(1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_common_forms() {
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:01Z").unwrap(), 1000);
+        assert_eq!(parse_rfc3339("1970-01-01T01:00:00.5+01:00").unwrap(), 500);
+        assert_eq!(parse_rfc2822("Thu, 01 Jan 1970 00:00:02 +0000").unwrap(), 2000);
+        assert!(matches!(parse_rfc3339("yesterday"), Err(ConnectorError::BadRequest(m)) if m.contains("yesterday")));
+        assert_eq!(from_unix_seconds(1_700_000_000), 1_700_000_000_000);
+    }
+}
