@@ -1,1 +1,10 @@
-//! placeholder
+//! The Switchboard host: loads sandboxed connector components and routes what they report into
+//! one customer store.
+//!
+//! The path of a webhook reads like the design: [`runtime`] runs the connector, [`model`] is
+//! what it returns.
+#![deny(missing_docs)]
+
+pub mod model;
+pub mod recorded;
+pub mod runtime;

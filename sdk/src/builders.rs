@@ -56,10 +56,7 @@ impl From<FormError> for ConnectorError {
 impl Identifier {
     /// An external id: `Identifier::external("telegram:user", "123")`.
     pub fn external(namespace: &str, value: &str) -> Self {
-        Identifier::External(ExternalId {
-            namespace: namespace.into(),
-            value: value.into(),
-        })
+        Identifier::External(ExternalId { namespace: namespace.into(), value: value.into() })
     }
 }
 
@@ -95,8 +92,7 @@ impl Contact {
     /// Adds an id in the channel's namespace, e.g. `("telegram:user", "42")`.
     pub fn external(mut self, namespace: &str, value: &str) -> Self {
         if !value.trim().is_empty() {
-            self.identifiers
-                .push(Identifier::external(namespace, value.trim()));
+            self.identifiers.push(Identifier::external(namespace, value.trim()));
         }
         self
     }
@@ -135,11 +131,7 @@ impl Contact {
 
     /// Reports this contact as seen, with the provider's id of the update.
     pub fn update(self, provider_id: &str) -> ContactUpdate {
-        ContactUpdate {
-            provider_id: provider_id.into(),
-            contact: self,
-            occurred_at: now_millis(),
-        }
+        ContactUpdate { provider_id: provider_id.into(), contact: self, occurred_at: now_millis() }
     }
 }
 
@@ -224,22 +216,14 @@ impl Interaction {
 impl Money {
     /// An amount in the currency's minor unit, e.g. `Money::new(1999, "EUR")` for 19.99 €.
     pub fn new(amount_minor: i64, currency: &str) -> Self {
-        Money {
-            amount_minor,
-            currency: currency.to_ascii_uppercase(),
-        }
+        Money { amount_minor, currency: currency.to_ascii_uppercase() }
     }
 }
 
 impl OrderLine {
     /// A line of `quantity` units at `unit_price` each.
     pub fn new(name: &str, quantity: u32, unit_price: Money) -> Self {
-        OrderLine {
-            sku: None,
-            name: name.into(),
-            quantity,
-            unit_price,
-        }
+        OrderLine { sku: None, name: name.into(), quantity, unit_price }
     }
 
     /// Sets the stock keeping unit.
@@ -400,10 +384,7 @@ impl From<Consent> for Event {
 impl HttpRequest {
     /// The first value of a header, matched case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_str())
+        self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_str())
     }
 
     /// The body as UTF-8 text.
@@ -432,9 +413,7 @@ impl HttpRequest {
 
     /// The body parsed as `multipart/form-data`, using the request's `Content-Type` boundary.
     pub fn multipart(&self) -> Result<Vec<Part>, ConnectorError> {
-        let content_type = self
-            .header("content-type")
-            .ok_or(FormError::MissingContentType)?;
+        let content_type = self.header("content-type").ok_or(FormError::MissingContentType)?;
         Ok(form::parse_multipart(content_type, &self.body)?)
     }
 }
@@ -442,11 +421,7 @@ impl HttpRequest {
 impl HttpResponse {
     /// An empty response with `status`.
     pub fn new(status: u16) -> Self {
-        HttpResponse {
-            status,
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
+        HttpResponse { status, headers: Vec::new(), body: Vec::new() }
     }
 
     /// `200 OK` with an empty body.
@@ -456,24 +431,17 @@ impl HttpResponse {
 
     /// A JSON response.
     pub fn json(status: u16, value: &serde_json::Value) -> Self {
-        Self::new(status)
-            .header("content-type", "application/json")
-            .body(value.to_string())
+        Self::new(status).header("content-type", "application/json").body(value.to_string())
     }
 
     /// A plain-text response.
     pub fn text(status: u16, text: &str) -> Self {
-        Self::new(status)
-            .header("content-type", "text/plain; charset=utf-8")
-            .body(text)
+        Self::new(status).header("content-type", "text/plain; charset=utf-8").body(text)
     }
 
     /// Adds a header.
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push(Header {
-            name: name.into(),
-            value: value.into(),
-        });
+        self.headers.push(Header { name: name.into(), value: value.into() });
         self
     }
 
@@ -495,10 +463,7 @@ impl WebhookOutcome {
         response: HttpResponse,
         events: impl IntoIterator<Item = E>,
     ) -> Self {
-        WebhookOutcome {
-            response,
-            events: events.into_iter().map(Into::into).collect(),
-        }
+        WebhookOutcome { response, events: events.into_iter().map(Into::into).collect() }
     }
 }
 
@@ -508,10 +473,7 @@ impl PollOutcome {
         events: impl IntoIterator<Item = E>,
         next_cursor: Option<String>,
     ) -> Self {
-        PollOutcome {
-            events: events.into_iter().map(Into::into).collect(),
-            next_cursor,
-        }
+        PollOutcome { events: events.into_iter().map(Into::into).collect(), next_cursor }
     }
 }
 
@@ -528,10 +490,7 @@ impl Receipt {
 }
 
 fn attribute(key: &str, value: &str) -> Attribute {
-    Attribute {
-        key: key.into(),
-        value: value.into(),
-    }
+    Attribute { key: key.into(), value: value.into() }
 }
 
 fn non_blank(value: &str) -> Option<String> {

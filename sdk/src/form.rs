@@ -32,31 +32,22 @@ pub struct Form {
 impl Form {
     /// Decodes `application/x-www-form-urlencoded` bytes (`+` is a space, `%XX` escapes).
     pub fn parse(body: &[u8]) -> Self {
-        Form {
-            fields: form_urlencoded::parse(body).into_owned().collect(),
-        }
+        Form { fields: form_urlencoded::parse(body).into_owned().collect() }
     }
 
     /// The first value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     /// The first value of `name`, or a [`FormError::MissingField`].
     pub fn require(&self, name: &str) -> Result<&str, FormError> {
-        self.get(name)
-            .ok_or_else(|| FormError::MissingField(name.into()))
+        self.get(name).ok_or_else(|| FormError::MissingField(name.into()))
     }
 
     /// Every value of `name`, in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.fields
-            .iter()
-            .filter(move |(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.fields.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     /// All fields in the order received.
@@ -121,12 +112,7 @@ pub fn parse_multipart(content_type: &str, body: &[u8]) -> Result<Vec<Part>, For
         while let Some(chunk) = ready(field.chunk())?.map_err(malformed)? {
             data.extend_from_slice(&chunk);
         }
-        parts.push(Part {
-            name,
-            filename,
-            content_type,
-            data: data.into(),
-        });
+        parts.push(Part { name, filename, content_type, data: data.into() });
     }
     Ok(parts)
 }
@@ -139,9 +125,9 @@ fn ready<F: Future>(future: F) -> Result<F::Output, FormError> {
     let mut future = pin!(future);
     match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(output) => Ok(output),
-        Poll::Pending => Err(FormError::Malformed(
-            "multipart parser waited on an in-memory body".into(),
-        )),
+        Poll::Pending => {
+            Err(FormError::Malformed("multipart parser waited on an in-memory body".into()))
+        }
     }
 }
 
@@ -151,7 +137,8 @@ mod tests {
 
     #[test]
     fn url_encoded_decodes_plus_and_percent() {
-        let form = Form::parse(b"Body=Hello+w%C3%B6rld&From=%2B14155550100&MediaUrl0=a&MediaUrl0=b");
+        let form =
+            Form::parse(b"Body=Hello+w%C3%B6rld&From=%2B14155550100&MediaUrl0=a&MediaUrl0=b");
         assert_eq!(form.get("Body"), Some("Hello w\u{f6}rld"));
         assert_eq!(form.get("From"), Some("+14155550100"));
         assert_eq!(form.get_all("MediaUrl0").collect::<Vec<_>>(), ["a", "b"]);

@@ -59,10 +59,7 @@ pub struct Response {
 impl Response {
     /// The first value of a header, matched case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The body as text (lossy UTF-8).
@@ -179,15 +176,12 @@ impl RequestBuilder {
 
     /// Sends the request and reads the whole response.
     pub fn send(self) -> Result<Response, HttpError> {
-        let mut builder = Request::builder()
-            .method(self.method.as_str())
-            .uri(self.url.as_str());
+        let mut builder = Request::builder().method(self.method.as_str()).uri(self.url.as_str());
         for (name, value) in &self.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
-        let request = builder
-            .body(Body::from(self.body))
-            .map_err(|e| HttpError::Invalid(e.to_string()))?;
+        let request =
+            builder.body(Body::from(self.body)).map_err(|e| HttpError::Invalid(e.to_string()))?;
         let mut client = Client::new();
         if let Some(timeout) = self.timeout {
             client.set_first_byte_timeout(timeout);
@@ -199,19 +193,12 @@ impl RequestBuilder {
                 .headers()
                 .iter()
                 .map(|(n, v)| {
-                    (
-                        n.as_str().to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
+                    (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())
                 })
                 .collect();
             let mut body = response.into_body();
             let body = body.contents().await.map_err(classify)?.to_vec();
-            Ok(Response {
-                status,
-                headers,
-                body,
-            })
+            Ok(Response { status, headers, body })
         })
     }
 }

@@ -58,14 +58,14 @@ pub mod wit {
 }
 
 pub use form::Form;
+/// Who a connector is: id, version, display name, channels and capabilities.
+pub use wit::switchboard::connector::types::ConnectorManifest as Manifest;
 pub use wit::switchboard::connector::types::{
-    Address, Attachment, Attribute, Capabilities, Consent, ConsentState, Contact, ContactUpdate,
-    ConnectorError, Direction, Event, ExternalId, Header, HttpRequest, HttpResponse, Identifier,
+    Address, Attachment, Attribute, Capabilities, ConnectorError, Consent, ConsentState, Contact,
+    ContactUpdate, Direction, Event, ExternalId, Header, HttpRequest, HttpResponse, Identifier,
     Interaction, InteractionKind, Money, Order, OrderLine, OrderStatus, OutboundMessage,
     PollOutcome, Receipt, Shipment, ShipmentStatus, Timestamp, WebhookOutcome,
 };
-/// Who a connector is: id, version, display name, channels and capabilities.
-pub use wit::switchboard::connector::types::ConnectorManifest as Manifest;
 
 /// The version of the WIT contract this SDK builds connectors for.
 pub const WIT_VERSION: &str = "0.1.0";
@@ -82,25 +82,19 @@ pub trait Connector {
     /// Handles one webhook call from the provider.
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
         let _ = request;
-        Err(ConnectorError::Unsupported(
-            "this connector does not receive webhooks".into(),
-        ))
+        Err(ConnectorError::Unsupported("this connector does not receive webhooks".into()))
     }
 
     /// Fetches what is new since `cursor`.
     fn poll(cursor: Option<String>) -> Result<PollOutcome, ConnectorError> {
         let _ = cursor;
-        Err(ConnectorError::Unsupported(
-            "this connector does not poll".into(),
-        ))
+        Err(ConnectorError::Unsupported("this connector does not poll".into()))
     }
 
     /// Sends a message to a customer.
     fn send(message: OutboundMessage) -> Result<Receipt, ConnectorError> {
         let _ = message;
-        Err(ConnectorError::Unsupported(
-            "this connector does not send messages".into(),
-        ))
+        Err(ConnectorError::Unsupported("this connector does not send messages".into()))
     }
 }
 
@@ -120,7 +114,8 @@ macro_rules! export_connector {
 
                 fn handle_webhook(
                     request: $crate::HttpRequest,
-                ) -> ::core::result::Result<$crate::WebhookOutcome, $crate::ConnectorError> {
+                ) -> ::core::result::Result<$crate::WebhookOutcome, $crate::ConnectorError>
+                {
                     <$connector as $crate::Connector>::handle_webhook(request)
                 }
 

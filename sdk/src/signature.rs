@@ -45,14 +45,10 @@ impl From<SignatureError> for ConnectorError {
 /// Computes the HMAC of `message` under `key`.
 pub fn hmac(algorithm: Algorithm, key: &[u8], message: &[u8]) -> Vec<u8> {
     match algorithm {
-        Algorithm::Sha1 => mac::<Hmac<sha1::Sha1>>(key, message)
-            .finalize()
-            .into_bytes()
-            .to_vec(),
-        Algorithm::Sha256 => mac::<Hmac<sha2::Sha256>>(key, message)
-            .finalize()
-            .into_bytes()
-            .to_vec(),
+        Algorithm::Sha1 => mac::<Hmac<sha1::Sha1>>(key, message).finalize().into_bytes().to_vec(),
+        Algorithm::Sha256 => {
+            mac::<Hmac<sha2::Sha256>>(key, message).finalize().into_bytes().to_vec()
+        }
     }
 }
 
@@ -67,7 +63,9 @@ pub fn verify(
 ) -> Result<(), SignatureError> {
     let signature = signature.trim();
     let expected = match encoding {
-        Encoding::Hex => hex::decode(signature).map_err(|_| SignatureError::Undecodable(encoding))?,
+        Encoding::Hex => {
+            hex::decode(signature).map_err(|_| SignatureError::Undecodable(encoding))?
+        }
         Encoding::Base64 => STANDARD
             .decode(signature)
             .or_else(|_| URL_SAFE.decode(signature))
@@ -85,9 +83,7 @@ pub fn secrets_equal(a: &[u8], b: &[u8]) -> bool {
     // HMAC both under a fixed key so that the comparison is over equal-length digests and the
     // timing reveals nothing about a common prefix.
     let left = hmac(Algorithm::Sha256, b"switchboard-compare", a);
-    mac::<Hmac<sha2::Sha256>>(b"switchboard-compare", b)
-        .verify_slice(&left)
-        .is_ok()
+    mac::<Hmac<sha2::Sha256>>(b"switchboard-compare", b).verify_slice(&left).is_ok()
 }
 
 fn mac<M: Mac + hmac::digest::KeyInit>(key: &[u8], message: &[u8]) -> M {

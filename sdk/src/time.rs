@@ -38,7 +38,9 @@ mod tests {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:01Z").unwrap(), 1000);
         assert_eq!(parse_rfc3339("1970-01-01T01:00:00.5+01:00").unwrap(), 500);
         assert_eq!(parse_rfc2822("Thu, 01 Jan 1970 00:00:02 +0000").unwrap(), 2000);
-        assert!(matches!(parse_rfc3339("yesterday"), Err(ConnectorError::BadRequest(m)) if m.contains("yesterday")));
+        assert!(
+            matches!(parse_rfc3339("yesterday"), Err(ConnectorError::BadRequest(m)) if m.contains("yesterday"))
+        );
         assert_eq!(from_unix_seconds(1_700_000_000), 1_700_000_000_000);
     }
 }

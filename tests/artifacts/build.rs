@@ -25,7 +25,8 @@ const PROFILE: &str = "plugin";
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
-    let root = manifest_dir.parent().and_then(Path::parent).expect("tests/artifacts is two levels deep");
+    let root =
+        manifest_dir.parent().and_then(Path::parent).expect("tests/artifacts is two levels deep");
     for watched in ["sdk", "wit", "examples", "tests/guests", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
@@ -61,11 +62,12 @@ fn main() {
     let output = command.output().expect("failed to run cargo to build the wasm guests");
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let hint = if stderr.contains("wasm32-wasip2") && stderr.contains("target may not be installed") {
-            "\nhint: install the target with `rustup target add wasm32-wasip2`"
-        } else {
-            ""
-        };
+        let hint =
+            if stderr.contains("wasm32-wasip2") && stderr.contains("target may not be installed") {
+                "\nhint: install the target with `rustup target add wasm32-wasip2`"
+            } else {
+                ""
+            };
         panic!("building the wasm guests failed:\n{stderr}{hint}");
     }
 

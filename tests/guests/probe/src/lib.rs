@@ -47,7 +47,8 @@ impl Connector for Probe {
             }
             "/fetch" => {
                 let upstream = require_config("upstream")?;
-                let response = http::get(&upstream).header("x-probe", "1").send()?.error_for_status()?;
+                let response =
+                    http::get(&upstream).header("x-probe", "1").send()?.error_for_status()?;
                 let contact = Contact::new().external("probe:user", "u-1");
                 let event = Interaction::message("test", "fetch-1", contact).text(&response.text());
                 Ok(WebhookOutcome::respond(HttpResponse::text(200, &response.text()), [event]))
@@ -61,7 +62,9 @@ impl Connector for Probe {
     fn poll(cursor: Option<String>) -> Result<PollOutcome, ConnectorError> {
         let n: u64 = match cursor {
             None => 0,
-            Some(c) => c.parse().map_err(|_| ConnectorError::BadRequest(format!("bad cursor {c}")))?,
+            Some(c) => {
+                c.parse().map_err(|_| ConnectorError::BadRequest(format!("bad cursor {c}")))?
+            }
         };
         let contact = Contact::new().email(&format!("poll{n}@example.com"));
         let event = Interaction::message("test", &format!("poll-{n}"), contact);
@@ -96,9 +99,16 @@ fn every_kind_of_event() -> Vec<Event> {
         .at(at, at);
     vec![
         ann().update("c-1").into(),
-        Interaction::message("test", "m-1", ann()).thread("t-1").subject("Hi").text("Hello").at(at).into(),
+        Interaction::message("test", "m-1", ann())
+            .thread("t-1")
+            .subject("Hi")
+            .text("Hello")
+            .at(at)
+            .into(),
         order.into(),
-        Shipment::new("s-1", "colissimo", "6A123", ShipmentStatus::InTransit).for_order("o-1").into(),
+        Shipment::new("s-1", "colissimo", "6A123", ShipmentStatus::InTransit)
+            .for_order("o-1")
+            .into(),
         Consent::new("k-1", ann(), "sms", ConsentState::OptOut).reason("replied STOP").into(),
     ]
 }

@@ -13,7 +13,10 @@ impl Connector for UnlistedHost {
     fn handle_webhook(_: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
         let target = require_config("target")?;
         let response = http::get(&target).send()?;
-        Err(ConnectorError::Unsupported(format!("sandbox leak: got {} from {target}", response.status)))
+        Err(ConnectorError::Unsupported(format!(
+            "sandbox leak: got {} from {target}",
+            response.status
+        )))
     }
 }
 

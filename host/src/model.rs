@@ -1,0 +1,522 @@
+//! The host's own types for what connectors report and receive.
+//!
+//! Generated WIT bindings exist once per contract version (`runtime::bindings`); everything past
+//! the runtime — router, store, API — works on these types, so supporting a new WIT version
+//! means one more conversion, not a change everywhere.
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch, UTC (the contract's `timestamp`).
+pub type Timestamp = i64;
+
+/// Something that identifies a person.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Identifier {
+    /// An e-mail address as received.
+    Email {
+        /// The address.
+        value: String,
+    },
+    /// A phone number as received.
+    Phone {
+        /// The number.
+        value: String,
+    },
+    /// An id in a channel's namespace, e.g. `telegram:user`.
+    External {
+        /// Who issued it, e.g. `telegram:user`.
+        namespace: String,
+        /// The id.
+        value: String,
+    },
+}
+
+/// A free-form key/value pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attribute {
+    /// The key.
+    pub key: String,
+    /// The value.
+    pub value: String,
+}
+
+/// A person as one channel knows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// Every identifier the channel gave.
+    pub identifiers: Vec<Identifier>,
+    /// Full name as shown by the channel.
+    pub display_name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// BCP 47 language tag.
+    pub locale: Option<String>,
+    /// Anything else.
+    pub attributes: Vec<Attribute>,
+}
+
+/// A contact seen or updated without an interaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactUpdate {
+    /// The provider's id of this update.
+    pub provider_id: String,
+    /// The contact.
+    pub contact: Contact,
+    /// When it happened.
+    pub occurred_at: Timestamp,
+}
+
+/// Who started an interaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// From the customer.
+    Inbound,
+    /// From the company.
+    Outbound,
+}
+
+/// What kind of interaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InteractionKind {
+    /// A message (e-mail, SMS, chat).
+    Message,
+    /// A phone call.
+    Call,
+    /// A review.
+    Review,
+    /// A request to be called back.
+    CallbackRequest,
+    /// A shopping cart.
+    Cart,
+    /// A wishlist.
+    Wishlist,
+    /// A page view.
+    PageView,
+}
+
+/// A file that came with a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// File name.
+    pub name: Option<String>,
+    /// MIME type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size_bytes: u64,
+    /// Where the provider keeps it.
+    pub url: Option<String>,
+}
+
+/// A message, call, review, callback request, cart, wishlist or page view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interaction {
+    /// The provider's own id.
+    pub provider_id: String,
+    /// What kind.
+    pub kind: InteractionKind,
+    /// Who started it.
+    pub direction: Direction,
+    /// Who the company talked with.
+    pub contact: Contact,
+    /// The medium, e.g. `sms`.
+    pub channel: String,
+    /// The conversation.
+    pub thread_id: Option<String>,
+    /// Subject.
+    pub subject: Option<String>,
+    /// Plain text.
+    pub text: Option<String>,
+    /// When it happened.
+    pub occurred_at: Timestamp,
+    /// Provider status.
+    pub status: Option<String>,
+    /// Attachments (not their content).
+    pub attachments: Vec<Attachment>,
+    /// Anything else.
+    pub attributes: Vec<Attribute>,
+}
+
+/// Money in the currency's minor unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    /// Amount in minor units.
+    pub amount_minor: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+}
+
+/// One line of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    /// Stock keeping unit.
+    pub sku: Option<String>,
+    /// Product name.
+    pub name: String,
+    /// Units.
+    pub quantity: u32,
+    /// Price of one unit.
+    pub unit_price: Money,
+}
+
+/// Where an order stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum OrderStatus {
+    Pending,
+    Paid,
+    Processing,
+    Shipped,
+    Delivered,
+    Completed,
+    Cancelled,
+    Refunded,
+    Returned,
+}
+
+/// A postal address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct Address {
+    pub name: Option<String>,
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// An order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// The provider's own id.
+    pub provider_id: String,
+    /// The buyer.
+    pub contact: Contact,
+    /// The number the customer sees.
+    pub number: Option<String>,
+    /// Status.
+    pub status: OrderStatus,
+    /// Lines.
+    pub lines: Vec<OrderLine>,
+    /// Total.
+    pub total: Money,
+    /// When it was placed.
+    pub placed_at: Timestamp,
+    /// When this state was reached.
+    pub updated_at: Timestamp,
+    /// Delivery address.
+    pub delivery_address: Option<Address>,
+    /// Anything else.
+    pub attributes: Vec<Attribute>,
+}
+
+/// Where a parcel stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum ShipmentStatus {
+    LabelCreated,
+    InTransit,
+    OutForDelivery,
+    Delivered,
+    FailedAttempt,
+    Returned,
+    Exception,
+}
+
+/// A parcel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shipment {
+    /// The provider's own id.
+    pub provider_id: String,
+    /// The order's provider id.
+    pub order_provider_id: Option<String>,
+    /// The recipient.
+    pub contact: Option<Contact>,
+    /// Carrier name.
+    pub carrier: String,
+    /// Tracking number.
+    pub tracking_number: String,
+    /// Status.
+    pub status: ShipmentStatus,
+    /// Estimated delivery.
+    pub eta: Option<Timestamp>,
+    /// When this status was reached.
+    pub occurred_at: Timestamp,
+    /// Anything else.
+    pub attributes: Vec<Attribute>,
+}
+
+/// Opt-in or opt-out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum ConsentState {
+    OptIn,
+    OptOut,
+}
+
+/// A person's permission to be contacted on one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    /// The provider's own id.
+    pub provider_id: String,
+    /// Who.
+    pub contact: Contact,
+    /// Which channel, e.g. `sms`.
+    pub channel: String,
+    /// Opt-in or opt-out.
+    pub state: ConsentState,
+    /// When.
+    pub occurred_at: Timestamp,
+    /// What the person did.
+    pub reason: Option<String>,
+}
+
+/// Everything a connector can report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum Event {
+    Contact(ContactUpdate),
+    Interaction(Interaction),
+    Order(Order),
+    Shipment(Shipment),
+    Consent(Consent),
+}
+
+impl Event {
+    /// The provider's id of the event: with the connector id, what makes a redelivery
+    /// recognisable.
+    pub fn provider_id(&self) -> &str {
+        match self {
+            Event::Contact(e) => &e.provider_id,
+            Event::Interaction(e) => &e.provider_id,
+            Event::Order(e) => &e.provider_id,
+            Event::Shipment(e) => &e.provider_id,
+            Event::Consent(e) => &e.provider_id,
+        }
+    }
+}
+
+/// A webhook call as the provider made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpRequest {
+    /// Upper case method.
+    pub method: String,
+    /// The full public URL the provider called.
+    pub url: String,
+    /// The path below `/hooks/{connector}`, `/` at the mount point.
+    pub route: String,
+    /// Headers in the order received.
+    pub headers: Vec<(String, String)>,
+    /// Raw body.
+    #[serde(with = "body_text")]
+    pub body: Vec<u8>,
+}
+
+/// What the host answers the provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers.
+    pub headers: Vec<(String, String)>,
+    /// Body.
+    #[serde(with = "body_text")]
+    pub body: Vec<u8>,
+}
+
+/// The result of a webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookOutcome {
+    /// The answer for the provider.
+    pub response: HttpResponse,
+    /// What happened.
+    pub events: Vec<Event>,
+}
+
+/// The result of a poll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollOutcome {
+    /// New events.
+    pub events: Vec<Event>,
+    /// Where to continue; `None` keeps the previous cursor.
+    pub next_cursor: Option<String>,
+}
+
+/// A message an operator sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboundMessage {
+    /// Identifiers of the recipient.
+    pub to: Vec<Identifier>,
+    /// Subject.
+    pub subject: Option<String>,
+    /// Text.
+    pub text: String,
+    /// The conversation to continue.
+    pub thread_id: Option<String>,
+    /// The provider id of the message answered.
+    pub in_reply_to: Option<String>,
+    /// Earlier messages of the thread, oldest first.
+    pub references: Vec<String>,
+    /// Anything else.
+    pub attributes: Vec<Attribute>,
+}
+
+/// The provider's acknowledgement of a sent message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The provider's id of the message.
+    pub provider_id: String,
+    /// The conversation.
+    pub thread_id: Option<String>,
+    /// Provider status.
+    pub status: Option<String>,
+    /// When it was sent.
+    pub sent_at: Timestamp,
+}
+
+/// What a connector can do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// Receives webhooks.
+    pub webhook: bool,
+    /// Polls.
+    pub poll: bool,
+    /// Sends messages.
+    pub send: bool,
+}
+
+/// Who a connector is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Lower case id, e.g. `telegram`.
+    pub id: String,
+    /// Semantic version.
+    pub version: String,
+    /// Name for people.
+    pub display_name: String,
+    /// Media handled.
+    pub channels: Vec<String>,
+    /// What it can do.
+    pub capabilities: Capabilities,
+}
+
+/// An error a connector returned on purpose, saying whether to retry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", content = "message", rename_all = "snake_case")]
+pub enum ConnectorError {
+    /// Malformed input; do not retry.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// A signature or credential check failed.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// Temporary; retry later.
+    #[error("transient: {0}")]
+    Transient(String),
+    /// The connector's configuration is wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Not something this connector does.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+}
+
+impl ConnectorError {
+    /// Whether the same call may succeed later.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ConnectorError::Transient(_))
+    }
+
+    /// The status the host answers a provider with when a webhook ends in this error.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            ConnectorError::BadRequest(_) => 400,
+            ConnectorError::Unauthorized(_) => 401,
+            ConnectorError::Unsupported(_) => 404,
+            // The operator must fix the config; until then the provider should retry.
+            ConnectorError::Config(_) => 500,
+            ConnectorError::Transient(_) => 503,
+        }
+    }
+}
+
+/// Bodies serialize as text when they are UTF-8 (what people read in `plugin test` and dead
+/// letters) and as `{"base64": …}` otherwise, so no byte is lost.
+mod body_text {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Body {
+        Text(String),
+        Binary { base64: String },
+    }
+
+    pub fn serialize<S: Serializer>(body: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        match std::str::from_utf8(body) {
+            Ok(text) => Body::Text(text.to_string()),
+            Err(_) => Body::Binary { base64: STANDARD.encode(body) },
+        }
+        .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        match Body::deserialize(deserializer)? {
+            Body::Text(text) => Ok(text.into_bytes()),
+            Body::Binary { base64 } => STANDARD.decode(base64).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_bodies_survive_json() {
+        let response = HttpResponse { status: 200, headers: vec![], body: vec![0xff, 0x00, 0x41] };
+        let json = serde_json::to_string(&response).unwrap();
+        assert!(json.contains("base64"), "{json}");
+        assert_eq!(serde_json::from_str::<HttpResponse>(&json).unwrap(), response);
+        let text = HttpResponse { status: 200, headers: vec![], body: b"<Response/>".to_vec() };
+        assert!(serde_json::to_string(&text).unwrap().contains("\"<Response/>\""));
+    }
+
+    #[test]
+    fn events_are_tagged_by_type() {
+        let event = Event::Consent(Consent {
+            provider_id: "k-1".into(),
+            contact: Contact {
+                identifiers: vec![Identifier::Phone { value: "+33612345678".into() }],
+                display_name: None,
+                given_name: None,
+                family_name: None,
+                locale: None,
+                attributes: vec![],
+            },
+            channel: "sms".into(),
+            state: ConsentState::OptOut,
+            occurred_at: 0,
+            reason: None,
+        });
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["type"], "consent");
+        assert_eq!(json["state"], "opt_out");
+        assert_eq!(json["contact"]["identifiers"][0]["kind"], "phone");
+        assert_eq!(event.provider_id(), "k-1");
+    }
+}

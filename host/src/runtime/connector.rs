@@ -1,0 +1,282 @@
+//! A loaded connector: its pre-linked component, its manifest, and the calls into it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::Store;
+use wasmtime::component::Component;
+
+use super::bindings::v0_1_0 as wit;
+use super::error::{CallError, LoadError};
+use super::state::{self, HostState, Shared};
+use super::{ConnectorSettings, Origin, Runtime, manifest};
+use crate::model;
+
+/// A connector that passed every load check, ready to be called. Cheap to clone; calls may
+/// run concurrently, each in its own instance.
+#[derive(Clone)]
+pub struct LoadedConnector {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pre: wit::PluginPre<HostState>,
+    shared: Arc<Shared>,
+    manifest: model::Manifest,
+    wit_version: String,
+    sha256: String,
+    size_bytes: usize,
+    origin: Origin,
+    load_time: Duration,
+}
+
+impl std::fmt::Debug for LoadedConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedConnector")
+            .field("id", &self.id())
+            .field("manifest", &self.inner.manifest)
+            .field("wit_version", &self.inner.wit_version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoadedConnector {
+    pub(super) async fn link(
+        runtime: &Runtime,
+        component: Component,
+        bytes: &[u8],
+        wit_version: String,
+        origin: Origin,
+        load_time: Duration,
+        settings: ConnectorSettings,
+    ) -> Result<Self, LoadError> {
+        let rt = &runtime.inner;
+        let instance_pre = rt
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::WorldMismatch(format!("{e:#}")))?;
+        let pre = wit::PluginPre::new(instance_pre)
+            .map_err(|e| LoadError::WorldMismatch(format!("{e:#}")))?;
+        // The manifest is read in a sandbox like any other call, under a provisional id.
+        let provisional = settings.id.clone().unwrap_or_else(|| "<loading>".into());
+        let shared =
+            Arc::new(Shared { id: provisional, settings: settings.clone(), kv: rt.kv.clone() });
+        let manifest: model::Manifest = call(&pre, &shared, async |plugin, store| {
+            Ok(plugin.switchboard_connector_connector().call_manifest(store).await?.into())
+        })
+        .await
+        .map_err(|e| LoadError::ManifestCall(Box::new(e)))?;
+        let problems = manifest::validate(&manifest);
+        if !problems.is_empty() {
+            return Err(LoadError::InvalidManifest { problems });
+        }
+        let id = settings.id.clone().unwrap_or_else(|| manifest.id.clone());
+        let shared = Arc::new(Shared { id, settings, kv: rt.kv.clone() });
+        use sha2::Digest as _;
+        Ok(LoadedConnector {
+            inner: Arc::new(Inner {
+                pre,
+                shared,
+                manifest,
+                wit_version,
+                sha256: hex::encode(sha2::Sha256::digest(bytes)),
+                size_bytes: bytes.len(),
+                origin,
+                load_time,
+            }),
+        })
+    }
+
+    /// The id the host knows it by.
+    pub fn id(&self) -> &str {
+        &self.inner.shared.id
+    }
+
+    /// What the connector says it is.
+    pub fn manifest(&self) -> &model::Manifest {
+        &self.inner.manifest
+    }
+
+    /// The contract version it was built for, e.g. `0.1.0`.
+    pub fn wit_version(&self) -> &str {
+        &self.inner.wit_version
+    }
+
+    /// SHA-256 of the component file, hex.
+    pub fn sha256(&self) -> &str {
+        &self.inner.sha256
+    }
+
+    /// Size of the component file in bytes.
+    pub fn size_bytes(&self) -> usize {
+        self.inner.size_bytes
+    }
+
+    /// Whether it was compiled now or loaded from the cache.
+    pub fn origin(&self) -> Origin {
+        self.inner.origin
+    }
+
+    /// How long compiling or loading from the cache took.
+    pub fn load_time(&self) -> Duration {
+        self.inner.load_time
+    }
+
+    /// The operator's settings for it.
+    pub fn settings(&self) -> &ConnectorSettings {
+        &self.inner.shared.settings
+    }
+
+    /// Runs `handle-webhook` on one provider request.
+    pub async fn handle_webhook(
+        &self,
+        request: model::HttpRequest,
+    ) -> Result<model::WebhookOutcome, CallError> {
+        let request: wit::HttpRequest = request.into();
+        self.call(async move |plugin, store| {
+            let outcome = plugin
+                .switchboard_connector_connector()
+                .call_handle_webhook(store, &request)
+                .await?;
+            Ok(outcome.map(Into::into).map_err(Into::into))
+        })
+        .await
+    }
+
+    /// Runs `poll` from `cursor`.
+    pub async fn poll(&self, cursor: Option<String>) -> Result<model::PollOutcome, CallError> {
+        self.call(async move |plugin, store| {
+            let outcome = plugin
+                .switchboard_connector_connector()
+                .call_poll(store, cursor.as_deref())
+                .await?;
+            Ok(outcome.map(Into::into).map_err(Into::into))
+        })
+        .await
+    }
+
+    /// Runs `send` for one outbound message.
+    pub async fn send(&self, message: model::OutboundMessage) -> Result<model::Receipt, CallError> {
+        let message: wit::OutboundMessage = message.into();
+        self.call(async move |plugin, store| {
+            let receipt =
+                plugin.switchboard_connector_connector().call_send(store, &message).await?;
+            Ok(receipt.map(Into::into).map_err(Into::into))
+        })
+        .await
+    }
+
+    async fn call<T>(
+        &self,
+        f: impl AsyncFnOnce(
+            &wit::Plugin,
+            &mut Store<HostState>,
+        ) -> wasmtime::Result<Result<T, model::ConnectorError>>,
+    ) -> Result<T, CallError> {
+        let shared = &self.inner.shared;
+        match call(&self.inner.pre, shared, f).await? {
+            Ok(value) => Ok(value),
+            Err(error) => Err(CallError::Connector { connector: shared.id.clone(), error }),
+        }
+    }
+}
+
+/// One call in a fresh store: instantiate, run `f` under the deadline and the memory cap, and
+/// turn every way it can fail into a [`CallError`] for this call alone.
+async fn call<T>(
+    pre: &wit::PluginPre<HostState>,
+    shared: &Arc<Shared>,
+    f: impl AsyncFnOnce(&wit::Plugin, &mut Store<HostState>) -> wasmtime::Result<T>,
+) -> Result<T, CallError> {
+    let connector = shared.id.clone();
+    let deadline = shared.settings.limits.deadline;
+    let mut store = Store::new(pre.engine(), HostState::new(shared.clone()));
+    store.limiter(|state| &mut state.limiter);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(state::on_epoch);
+    let started = Instant::now();
+    let run = async {
+        let plugin = pre.instantiate_async(&mut store).await.map_err(Failure::Instantiate)?;
+        f(&plugin, &mut store).await.map_err(Failure::Run)
+    };
+    // The epoch callback stops a guest that computes past its deadline; this timeout stops one
+    // that waits past it (on outbound HTTP, say).
+    let outcome = tokio::time::timeout(deadline, run).await;
+    let elapsed = started.elapsed();
+    let state = store.data();
+    forward_stdio(&connector, state);
+    let error = match outcome {
+        Ok(Ok(value)) => {
+            tracing::trace!(connector, ?elapsed, "call finished");
+            return Ok(value);
+        }
+        Err(_) => CallError::Deadline { connector, deadline },
+        Ok(Err(Failure::Instantiate(error))) => {
+            CallError::Instantiate { connector, message: format!("{error:#}") }
+        }
+        Ok(Err(Failure::Run(error))) => classify(connector, state, error),
+    };
+    tracing::warn!(%error, ?elapsed, "connector call failed");
+    Err(error)
+}
+
+enum Failure {
+    Instantiate(wasmtime::Error),
+    Run(wasmtime::Error),
+}
+
+fn classify(connector: String, state: &HostState, error: wasmtime::Error) -> CallError {
+    if state.deadline_hit {
+        return CallError::Deadline { connector, deadline: state.deadline };
+    }
+    if state.limiter.exceeded {
+        return CallError::MemoryLimit {
+            connector,
+            limit_bytes: state.shared.settings.limits.memory_bytes,
+        };
+    }
+    let stderr = String::from_utf8_lossy(&state.stderr.contents()).into_owned();
+    if let Some(message) = panic_message(&stderr) {
+        return CallError::Panic { connector, message };
+    }
+    CallError::Trap { connector, message: format!("{error:#}") }
+}
+
+/// Rust's panic hook writes `thread '…' panicked at src/lib.rs:3:5:\n<message>` to stderr
+/// before the guest aborts.
+fn panic_message(stderr: &str) -> Option<String> {
+    let start = stderr.find("panicked at ")?;
+    let rest = &stderr[start + "panicked at ".len()..];
+    let (location, message) = rest.split_once(":\n").unwrap_or((rest, ""));
+    let message = message.lines().next().unwrap_or("").trim();
+    Some(if message.is_empty() {
+        location.trim().to_string()
+    } else {
+        format!("{message} (at {location})")
+    })
+}
+
+/// Guest stdout and stderr go to the log, one event per line, tagged with the connector.
+fn forward_stdio(connector: &str, state: &HostState) {
+    for (stream, pipe) in [("stdout", &state.stdout), ("stderr", &state.stderr)] {
+        let contents = pipe.contents();
+        for line in String::from_utf8_lossy(&contents).lines().filter(|l| !l.trim().is_empty()) {
+            tracing::info!(connector, stream, "{line}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::panic_message;
+
+    #[test]
+    fn panic_messages_are_read_from_stderr() {
+        let stderr = "\nthread '<unnamed>' panicked at tests/guests/panic/src/lib.rs:14:9:\nconnector bug: index 4 out of 0 items\nnote: run with `RUST_BACKTRACE=1`\n";
+        assert_eq!(
+            panic_message(stderr).unwrap(),
+            "connector bug: index 4 out of 0 items (at tests/guests/panic/src/lib.rs:14:9)"
+        );
+        assert_eq!(panic_message("just a log line"), None);
+    }
+}
