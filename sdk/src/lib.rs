@@ -132,7 +132,7 @@ macro_rules! export_connector {
                 }
             }
 
-            $crate::__export_plugin_impl!(__SwitchboardGuest with_types_in $crate::__private::wit);
+    $crate::__export_plugin_impl!(__SwitchboardGuest with_types_in $crate::__private::wit);
         };
     };
 }

@@ -175,6 +175,12 @@ impl WasiHttpHooks for OutboundHooks {
                 self.connector
             );
             return Box::new(async move {
+                // Take what the guest writes before answering: HTTP clients (wstd) upload the
+                // body and await the response together and report whichever fails first, so a
+                // body stream closed under them would hide this message behind "connection
+                // reset".
+                use http_body_util::BodyExt;
+                let _ = request.into_body().collect().await;
                 Err(wasmtime_wasi_http::Error::InternalError(Some(message)))
             });
         }
