@@ -182,50 +182,6 @@ async fn key_value_state_is_per_connector_and_persists_across_calls() {
     assert_eq!(kv.get("a", "hits").await.unwrap(), None);
 }
 
-/// Collects what the tracing subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test]
-async fn guest_output_and_logs_go_to_tracing_tagged_with_the_connector() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let runtime = runtime();
-    let settings = ConnectorSettings { id: Some("probe-7".into()), ..ConnectorSettings::default() };
-    let probe = load(&runtime, artifacts::PROBE, settings).await;
-    let outcome = probe.handle_webhook(request("/log", "")).await.unwrap();
-    assert_eq!(outcome.response.status, 200);
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    for (expected, stream) in [
-        ("probe says hello through the host log", None),
-        ("probe line on stdout", Some("stream=\"stdout\"")),
-        ("probe line on stderr", Some("stream=\"stderr\"")),
-    ] {
-        let line = log
-            .lines()
-            .find(|l| l.contains(expected))
-            .unwrap_or_else(|| panic!("{expected} not in {log}"));
-        assert!(line.contains("connector=\"probe-7\""), "{line}");
-        assert!(stream.is_none_or(|s| line.contains(s)), "{line}");
-    }
-}
-
 /// A one-shot HTTP server on 127.0.0.1 that answers `body` and reports the request it got.
 async fn upstream(body: &'static str) -> (String, tokio::task::JoinHandle<String>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -21,11 +21,11 @@ wasmtime::component::bindgen!({
 });
 
 use exports::switchboard::connector::connector as guest;
-use switchboard::connector::types as wit;
+use self::switchboard::connector::types as wit;
 
-pub use switchboard::connector::host::{Host, LogLevel};
-pub use switchboard::connector::types::Host as TypesHost;
-pub use switchboard::connector::types::{HttpRequest, OutboundMessage};
+pub use self::switchboard::connector::host::{Host, LogLevel};
+pub use self::switchboard::connector::types::Host as TypesHost;
+pub use self::switchboard::connector::types::{HttpRequest, OutboundMessage};
 
 /// Adds the contract's own imports (`host`, `types`); WASI and `wasi:http` come from their
 /// crates.
@@ -33,8 +33,8 @@ pub fn add_host_to_linker<T: Host + TypesHost + Send + 'static>(
     linker: &mut wasmtime::component::Linker<T>,
 ) -> wasmtime::Result<()> {
     use wasmtime::component::HasSelf;
-    switchboard::connector::types::add_to_linker::<T, HasSelf<T>>(linker, |state| state)?;
-    switchboard::connector::host::add_to_linker::<T, HasSelf<T>>(linker, |state| state)
+    self::switchboard::connector::types::add_to_linker::<T, HasSelf<T>>(linker, |state| state)?;
+    self::switchboard::connector::host::add_to_linker::<T, HasSelf<T>>(linker, |state| state)
 }
 
 impl From<wit::Identifier> for model::Identifier {
