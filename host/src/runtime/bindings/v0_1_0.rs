@@ -20,8 +20,8 @@ wasmtime::component::bindgen!({
     },
 });
 
-use exports::switchboard::connector::connector as guest;
 use self::switchboard::connector::types as wit;
+use exports::switchboard::connector::connector as guest;
 
 pub use self::switchboard::connector::host::{Host, LogLevel};
 pub use self::switchboard::connector::types::Host as TypesHost;

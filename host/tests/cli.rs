@@ -1,0 +1,140 @@
+//! `switchboard plugin inspect` and `switchboard plugin test`, run as a connector author would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use switchboard_test_artifacts as artifacts;
+
+fn switchboard(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(args)
+        .env("SWITCHBOARD_CACHE_DIR", cache)
+        .env("SWITCHBOARD_LOG", "warn")
+        .output()
+        .expect("failed to run switchboard")
+}
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn plugin_test_prints_the_events_of_the_hello_example() {
+    let cache = tempfile::tempdir().unwrap();
+    let request = repo("examples/hello/request.http");
+    let output = switchboard(
+        &["plugin", "test", artifacts::HELLO, "--request", request.to_str().unwrap()],
+        cache.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["response"]["status"], 200);
+    let event = &json["events"][0];
+    assert_eq!(event["type"], "interaction");
+    assert_eq!(event["kind"], "message");
+    assert_eq!(event["provider_id"], "form-1");
+    assert_eq!(event["text"], "Hello, do you ship to Lyon?");
+    assert_eq!(
+        event["contact"]["identifiers"][0],
+        serde_json::json!({"kind": "email", "value": "Ann.Lee@Example.com"})
+    );
+    assert_eq!(event["contact"]["display_name"], "Ann Lee");
+}
+
+#[test]
+fn plugin_test_passes_config_and_reports_connector_errors() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let request = dir.path().join("config.http");
+    std::fs::write(
+        &request,
+        "GET /hooks/probe/config?key=api_key HTTP/1.1\nHost: crm.example.com\n\n",
+    )
+    .unwrap();
+    let output = switchboard(
+        &[
+            "plugin",
+            "test",
+            artifacts::PROBE,
+            "-r",
+            request.to_str().unwrap(),
+            "--config",
+            "api_key=k=v",
+        ],
+        cache.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["response"]["body"], "k=v");
+
+    std::fs::write(&request, "POST /hooks/probe/unauthorized HTTP/1.1\nHost: crm.example.com\n\n")
+        .unwrap();
+    let output = switchboard(
+        &["plugin", "test", artifacts::PROBE, "-r", request.to_str().unwrap()],
+        cache.path(),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["status"], 401);
+    assert_eq!(
+        json["error"],
+        serde_json::json!({"kind": "unauthorized", "message": "bad signature"})
+    );
+}
+
+#[test]
+fn plugin_test_explains_a_malformed_request_file() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let request = dir.path().join("bad.http");
+    std::fs::write(&request, "POST /hooks/hello HTTP/1.1\nthis is not a header\n\nbody").unwrap();
+    let output = switchboard(
+        &["plugin", "test", artifacts::HELLO, "-r", request.to_str().unwrap()],
+        cache.path(),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains("bad.http is not a recorded request"), "{message}");
+    assert!(message.contains("line 2"), "{message}");
+}
+
+#[test]
+fn plugin_inspect_shows_manifest_world_and_size() {
+    let cache = tempfile::tempdir().unwrap();
+    let output = switchboard(&["plugin", "inspect", artifacts::PROBE, "--json"], cache.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["world"], "switchboard:connector/plugin@0.1.0");
+    assert_eq!(json["manifest"]["id"], "probe");
+    assert_eq!(json["manifest"]["version"], "1.2.3");
+    assert_eq!(
+        json["manifest"]["capabilities"],
+        serde_json::json!({"webhook": true, "poll": true, "send": true})
+    );
+    let size = std::fs::metadata(artifacts::PROBE).unwrap().len();
+    assert_eq!(json["size_bytes"], size);
+
+    let text = switchboard(&["plugin", "inspect", artifacts::HELLO], cache.path());
+    assert!(text.status.success());
+    let text = stdout(&text);
+    assert!(text.contains("id:            hello"), "{text}");
+    assert!(text.contains("capabilities:  webhook"), "{text}");
+}
+
+#[test]
+fn plugin_inspect_refuses_a_component_for_another_contract() {
+    let cache = tempfile::tempdir().unwrap();
+    let output = switchboard(&["plugin", "inspect", artifacts::WRONG_WIT], cache.path());
+    assert_eq!(output.status.code(), Some(1));
+    let message = stderr(&output);
+    assert!(message.contains("unsupported WIT version"), "{message}");
+    assert!(message.contains("switchboard:connector@0.2.0"), "{message}");
+}
