@@ -18,6 +18,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("BAD_MANIFEST", "guest-bad-manifest"),
     ("WRONG_WIT", "guest-wrong-wit"),
     ("NOT_A_CONNECTOR", "guest-not-a-connector"),
+    ("BENCH_JSON", "guest-bench-json"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";
@@ -27,7 +28,9 @@ fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root =
         manifest_dir.parent().and_then(Path::parent).expect("tests/artifacts is two levels deep");
-    for watched in ["sdk", "wit", "examples", "tests/guests", "Cargo.toml", "Cargo.lock"] {
+    for watched in
+        ["sdk", "wit", "examples", "tests/guests", "tests/bench-order", "Cargo.toml", "Cargo.lock"]
+    {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
 
