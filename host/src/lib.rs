@@ -2,9 +2,11 @@
 //! one customer store.
 //!
 //! The path of a webhook reads like the design: [`runtime`] runs the connector, [`model`] is
-//! what it returns.
+//! what it returns, [`identity`] decides who the contact is, [`store`] keeps it.
 #![deny(missing_docs)]
 
+pub mod identity;
 pub mod model;
 pub mod recorded;
 pub mod runtime;
+pub mod store;

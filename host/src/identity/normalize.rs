@@ -1,0 +1,305 @@
+//! Turning identifiers as received into the form they are matched on: e-mail addresses trimmed
+//! and lower-cased with an IDNA domain, phone numbers in E.164, external ids as
+//! `namespace:value`. A value that does not parse, or that the operator blocked, is kept but
+//! never used to match.
+
+use std::collections::HashSet;
+
+use phonenumber::country::Id as Region;
+use serde::{Deserialize, Serialize};
+
+use crate::model::Identifier;
+
+/// The kind of a contact point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// An id in a channel's namespace. Listed first: the strongest evidence of identity.
+    External,
+    /// An e-mail address.
+    Email,
+    /// A phone number: weakest, as families and shops share them.
+    Phone,
+}
+
+impl Kind {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::External => "external",
+            Kind::Email => "email",
+            Kind::Phone => "phone",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "external" => Some(Kind::External),
+            "email" => Some(Kind::Email),
+            "phone" => Some(Kind::Phone),
+            _ => None,
+        }
+    }
+
+    /// Whether this kind can merge two customers on its own (external ids and e-mails can;
+    /// a phone can only when no e-mails conflict).
+    pub fn is_strong(self) -> bool {
+        !matches!(self, Kind::Phone)
+    }
+}
+
+/// An identifier after normalization.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Normalized {
+    /// Its kind.
+    pub kind: Kind,
+    /// The matched form: `ann@example.com`, `+33612345678`, `telegram:user:42`.
+    pub value: String,
+    /// As received.
+    pub raw: String,
+}
+
+/// An identifier that is kept on the profile but never used to match, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmatchable {
+    /// Its kind.
+    pub kind: Kind,
+    /// As received.
+    pub raw: String,
+    /// Why it does not match, e.g. `blocked value` or `not a valid phone number`.
+    pub reason: String,
+}
+
+/// The identity settings of the store: default phone region and blocked values.
+#[derive(Debug, Clone)]
+pub struct Normalizer {
+    region: Option<Region>,
+    blocked: HashSet<String>,
+    blocked_domains_prefixes: Vec<String>,
+}
+
+/// Why the identity settings were refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    /// The default region is not an ISO 3166-1 alpha-2 code phonenumber knows.
+    #[error("default region `{0}` is not a two-letter country code such as `FR` or `RU`")]
+    Region(String),
+}
+
+/// Values that never identify a person, whatever the operator configures: placeholders that
+/// forms and integrations fill in (Segment's identity rules block the same kind of values).
+pub const DEFAULT_BLOCKED: &[&str] = &[
+    "test@example.com",
+    "noreply@*",
+    "no-reply@*",
+    "donotreply@*",
+    "mailer-daemon@*",
+    "0000000000",
+    "+10000000000",
+    "unknown",
+    "null",
+    "none",
+    "n/a",
+];
+
+impl Normalizer {
+    /// A normalizer with `default_region` (ISO 3166-1 alpha-2, for numbers written without a
+    /// country code) and these blocked values: exact values, or `local@*` to block a local part
+    /// at any domain. Blocked values are compared after normalization.
+    pub fn new(default_region: Option<&str>, blocked: &[String]) -> Result<Self, SettingsError> {
+        let region = match default_region {
+            Some(code) => Some(
+                code.trim()
+                    .to_ascii_uppercase()
+                    .parse::<Region>()
+                    .map_err(|_| SettingsError::Region(code.to_string()))?,
+            ),
+            None => None,
+        };
+        let mut normalizer =
+            Normalizer { region, blocked: HashSet::new(), blocked_domains_prefixes: Vec::new() };
+        for value in DEFAULT_BLOCKED.iter().copied().chain(blocked.iter().map(String::as_str)) {
+            normalizer.block(value);
+        }
+        Ok(normalizer)
+    }
+
+    fn block(&mut self, value: &str) {
+        let value = value.trim().to_lowercase();
+        if let Some(local) = value.strip_suffix("@*") {
+            self.blocked_domains_prefixes.push(format!("{local}@"));
+            return;
+        }
+        // Block a phone number in every form it can arrive in.
+        if let Some(phone) = self.phone(&value) {
+            self.blocked.insert(phone);
+        }
+        self.blocked.insert(value.to_string());
+    }
+
+    /// Normalizes one identifier, or says why it cannot be used to match.
+    pub fn normalize(&self, identifier: &Identifier) -> Result<Normalized, Unmatchable> {
+        let (kind, raw) = match identifier {
+            Identifier::Email { value } => (Kind::Email, value.clone()),
+            Identifier::Phone { value } => (Kind::Phone, value.clone()),
+            Identifier::External { namespace, value } => {
+                (Kind::External, format!("{namespace}:{value}"))
+            }
+        };
+        let unmatchable =
+            |reason: &str| Unmatchable { kind, raw: raw.clone(), reason: reason.into() };
+        let as_written = match identifier {
+            Identifier::External { value, .. } => value.trim().to_lowercase(),
+            _ => raw.trim().to_lowercase(),
+        };
+        if as_written.is_empty() || self.is_blocked(&as_written) {
+            return Err(unmatchable("blocked value"));
+        }
+        let value = match identifier {
+            Identifier::Email { value } => {
+                email(value).ok_or_else(|| unmatchable("not a valid e-mail address"))?
+            }
+            Identifier::Phone { value } => {
+                self.phone(value).ok_or_else(|| unmatchable("not a valid phone number"))?
+            }
+            Identifier::External { namespace, value } => {
+                let namespace = namespace.trim().to_ascii_lowercase();
+                let value = value.trim();
+                if namespace.is_empty() || value.is_empty() {
+                    return Err(unmatchable("an external id needs a namespace and a value"));
+                }
+                format!("{namespace}:{value}")
+            }
+        };
+        if self.is_blocked(&value) {
+            return Err(unmatchable("blocked value"));
+        }
+        Ok(Normalized { kind, value, raw })
+    }
+
+    fn is_blocked(&self, value: &str) -> bool {
+        self.blocked.contains(value)
+            || self.blocked_domains_prefixes.iter().any(|prefix| value.starts_with(prefix.as_str()))
+    }
+
+    /// A phone number in E.164, or `None` if it is not a valid number.
+    pub fn phone(&self, value: &str) -> Option<String> {
+        let value = value.trim();
+        if value.chars().filter(char::is_ascii_digit).count() < 5 {
+            return None;
+        }
+        // `00` is the international prefix in most of the world.
+        let value = match value.strip_prefix("00") {
+            Some(rest) if self.region.is_none() => format!("+{rest}"),
+            _ => value.to_string(),
+        };
+        let number = phonenumber::parse(self.region, &value).ok()?;
+        if !phonenumber::is_valid(&number) {
+            return None;
+        }
+        Some(number.format().mode(phonenumber::Mode::E164).to_string())
+    }
+}
+
+/// An e-mail address trimmed and lower-cased, its domain in IDNA ASCII form; `None` if it is
+/// not an address. `<ann@example.com>` and `Ann <ann@example.com>` are accepted.
+pub fn email(value: &str) -> Option<String> {
+    let mut value = value.trim();
+    if let (Some(start), Some(end)) = (value.rfind('<'), value.rfind('>'))
+        && start < end
+    {
+        value = &value[start + 1..end];
+    }
+    let value = value.trim().trim_start_matches("mailto:");
+    let (local, domain) = value.rsplit_once('@')?;
+    if local.is_empty()
+        || local.len() > 64
+        || local.contains(char::is_whitespace)
+        || domain.contains(char::is_whitespace)
+    {
+        return None;
+    }
+    let domain = idna::domain_to_ascii(domain.trim_end_matches('.')).ok()?;
+    if !domain.contains('.') || domain.starts_with('.') || domain.contains("..") {
+        return None;
+    }
+    Some(format!("{}@{domain}", local.to_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phone(region: &str, value: &str) -> Option<String> {
+        Normalizer::new(Some(region), &[]).unwrap().phone(value)
+    }
+
+    #[test]
+    fn phones_become_e164_with_the_default_region() {
+        assert_eq!(phone("FR", "06 12 34 56 78").as_deref(), Some("+33612345678"));
+        assert_eq!(phone("FR", "+33 6 12 34 56 78").as_deref(), Some("+33612345678"));
+        assert_eq!(phone("US", "+33 (0)6 12 34 56 78").as_deref(), Some("+33612345678"));
+        assert_eq!(phone("RU", "8 (912) 345-67-89").as_deref(), Some("+79123456789"));
+        assert_eq!(phone("RU", "+7 912 345 67 89").as_deref(), Some("+79123456789"));
+        assert_eq!(phone("US", "(415) 555-2671").as_deref(), Some("+14155552671"));
+        assert_eq!(phone("FR", "12"), None);
+        assert_eq!(phone("FR", "call me"), None);
+        assert_eq!(phone("FR", "+33 1"), None);
+    }
+
+    #[test]
+    fn emails_are_trimmed_lowered_and_idna() {
+        assert_eq!(email("  Ann.Lee@Example.COM ").as_deref(), Some("ann.lee@example.com"));
+        assert_eq!(email("Ann Lee <ann@example.com>").as_deref(), Some("ann@example.com"));
+        assert_eq!(email("jürgen@bücher.de").as_deref(), Some("jürgen@xn--bcher-kva.de"));
+        assert_eq!(email("mailto:a@b.fr").as_deref(), Some("a@b.fr"));
+        for bad in [
+            "",
+            "ann",
+            "@example.com",
+            "ann@",
+            "ann@localhost",
+            "a b@example.com",
+            "ann@exa mple.com",
+        ] {
+            assert_eq!(email(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn blocked_and_invalid_values_never_match() {
+        let n =
+            Normalizer::new(Some("FR"), &["shop@acme.fr".into(), "01 23 45 67 89".into()]).unwrap();
+        let email = |v: &str| n.normalize(&Identifier::Email { value: v.into() });
+        let phone = |v: &str| n.normalize(&Identifier::Phone { value: v.into() });
+        assert_eq!(email("Test@Example.com").unwrap_err().reason, "blocked value");
+        assert_eq!(email("noreply@shop.example").unwrap_err().reason, "blocked value");
+        assert_eq!(email(" SHOP@acme.fr").unwrap_err().reason, "blocked value");
+        assert_eq!(email("unknown").unwrap_err().reason, "blocked value");
+        assert_eq!(phone("0000000000").unwrap_err().reason, "blocked value");
+        // Blocked in one form, blocked in every form.
+        assert_eq!(phone("+33 1 23 45 67 89").unwrap_err().reason, "blocked value");
+        assert_eq!(phone("not a number").unwrap_err().reason, "not a valid phone number");
+        let ok = phone("06 12 34 56 78").unwrap();
+        assert_eq!(
+            (ok.kind, ok.value.as_str(), ok.raw.as_str()),
+            (Kind::Phone, "+33612345678", "06 12 34 56 78")
+        );
+        let external = n
+            .normalize(&Identifier::External {
+                namespace: "Telegram:User".into(),
+                value: " 42 ".into(),
+            })
+            .unwrap();
+        assert_eq!(external.value, "telegram:user:42");
+    }
+
+    #[test]
+    fn a_bad_region_is_refused() {
+        assert_eq!(
+            Normalizer::new(Some("XX"), &[]).unwrap_err(),
+            SettingsError::Region("XX".into())
+        );
+    }
+}

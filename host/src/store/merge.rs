@@ -1,0 +1,458 @@
+//! Merging customers, undoing a merge exactly, and explaining why a customer is who they are.
+//!
+//! A merge moves every row of the absorbed customer to the survivor and records in the ledger
+//! the ids of what moved and both customers' fields as they were. Undo moves exactly those rows
+//! back (and records created since that only the absorbed customer's identifiers linked),
+//! restores both customers' fields, and remembers that the operator separated the two, so
+//! resolution never merges them again.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{Any, AnyConnection, Transaction};
+
+use super::{Store, StoreError, now_millis, write_tx};
+
+/// Tables whose rows belong to a customer and move with a merge.
+const OWNED: &[&str] = &[
+    "contact_points",
+    "customer_attributes",
+    "channel_accounts",
+    "interactions",
+    "orders",
+    "shipments",
+    "consents",
+];
+
+/// A customer's own fields, as a merge found them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Fields {
+    display_name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    locale: Option<String>,
+}
+
+/// What a merge moved, kept in the ledger so the merge can be undone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Moved {
+    /// Table name → ids of the rows moved.
+    rows: std::collections::BTreeMap<String, Vec<i64>>,
+    /// Contact events (connector, provider id) moved.
+    contact_events: Vec<(String, String)>,
+    survivor_before: Option<Fields>,
+    absorbed_before: Option<Fields>,
+    /// The absorbed customer's identifiers (`kind value`), to route later records on undo.
+    identifiers: Vec<String>,
+}
+
+/// One merge ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MergeEntry {
+    /// Ledger id.
+    pub id: i64,
+    /// The customer that remained.
+    pub survivor_id: i64,
+    /// The customer merged into it.
+    pub absorbed_id: i64,
+    /// `auto` (identity resolution) or `manual` (an operator).
+    pub actor: String,
+    /// Why, e.g. `email ann@example.com (event m-1 from email)`.
+    pub reason: String,
+    /// When (ms since the epoch).
+    pub created_at: i64,
+    /// When it was undone, if it was.
+    pub undone_at: Option<i64>,
+    /// How many rows of each kind moved.
+    pub moved: std::collections::BTreeMap<String, usize>,
+}
+
+/// Why a customer is who they are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Explanation {
+    /// The customer explained.
+    pub customer_id: i64,
+    /// Each identifier: where it came from and which records it linked.
+    pub identifiers: Vec<ExplainedIdentifier>,
+    /// Records whose link is not one of the identifiers above (e.g. a shipment linked by its
+    /// order).
+    pub other_records: Vec<ExplainedRecord>,
+    /// Merges into this customer, oldest first, undone ones included.
+    pub merges: Vec<MergeEntry>,
+}
+
+/// One identifier of an explained customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExplainedIdentifier {
+    /// `email`, `phone` or `external`.
+    pub kind: String,
+    /// Normalized value.
+    pub value: String,
+    /// As first received.
+    pub raw: String,
+    /// The connector that first reported it.
+    pub source_connector: String,
+    /// First and last seen (ms since the epoch).
+    pub first_seen: i64,
+    /// Last seen.
+    pub last_seen: i64,
+    /// The records this identifier linked to the customer.
+    pub records: Vec<ExplainedRecord>,
+}
+
+/// A record and the connector it came through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExplainedRecord {
+    /// `interaction`, `order`, `shipment` or `consent`.
+    pub kind: String,
+    /// Its id in the store.
+    pub id: i64,
+    /// The connector it came through.
+    pub connector: String,
+    /// The provider's id.
+    pub provider_id: String,
+    /// The identifier (or order) that linked it.
+    pub linked_by: String,
+}
+
+fn fields_query() -> &'static str {
+    "SELECT display_name, given_name, family_name, locale, merged_into FROM customers WHERE id = $1"
+}
+
+type FieldsRow = (Option<String>, Option<String>, Option<String>, Option<String>, Option<i64>);
+
+async fn fields(
+    tx: &mut AnyConnection,
+    customer: i64,
+) -> Result<(Fields, Option<i64>), StoreError> {
+    let row: Option<FieldsRow> =
+        sqlx::query_as(fields_query()).bind(customer).fetch_optional(&mut *tx).await?;
+    let (display_name, given_name, family_name, locale, merged_into) =
+        row.ok_or(StoreError::CustomerNotFound(customer))?;
+    Ok((Fields { display_name, given_name, family_name, locale }, merged_into))
+}
+
+async fn set_fields(
+    tx: &mut AnyConnection,
+    customer: i64,
+    f: &Fields,
+    merged_into: Option<i64>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE customers SET display_name = $2, given_name = $3, family_name = $4, locale = $5, merged_into = $6 \
+         WHERE id = $1",
+    )
+    .bind(customer)
+    .bind(&f.display_name)
+    .bind(&f.given_name)
+    .bind(&f.family_name)
+    .bind(&f.locale)
+    .bind(merged_into)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Merges `absorbed` into `survivor` inside `tx` and writes the ledger entry; both must be live.
+pub(crate) async fn merge_in_tx(
+    tx: &mut Transaction<'static, Any>,
+    survivor: i64,
+    absorbed: i64,
+    actor: &str,
+    reason: &str,
+) -> Result<i64, StoreError> {
+    if survivor == absorbed {
+        return Err(StoreError::Conflict(format!("cannot merge customer {survivor} with itself")));
+    }
+    let (survivor_before, survivor_merged) = fields(tx, survivor).await?;
+    let (absorbed_before, absorbed_merged) = fields(tx, absorbed).await?;
+    for (id, merged) in [(survivor, survivor_merged), (absorbed, absorbed_merged)] {
+        if let Some(into) = merged {
+            return Err(StoreError::Conflict(format!(
+                "customer {id} was already merged into customer {into}"
+            )));
+        }
+    }
+    let mut moved = Moved {
+        survivor_before: Some(survivor_before.clone()),
+        absorbed_before: Some(absorbed_before.clone()),
+        ..Moved::default()
+    };
+    for table in OWNED {
+        let ids: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM {table} WHERE customer_id = $1 ORDER BY id"
+        )))
+        .bind(absorbed)
+        .fetch_all(&mut **tx)
+        .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE {table} SET customer_id = $1 WHERE customer_id = $2"
+        )))
+        .bind(survivor)
+        .bind(absorbed)
+        .execute(&mut **tx)
+        .await?;
+        moved.rows.insert(table.to_string(), ids.into_iter().map(|(id,)| id).collect());
+    }
+    let events: Vec<(String, String)> = sqlx::query_as(
+        "SELECT connector_id, provider_id FROM contact_events WHERE customer_id = $1",
+    )
+    .bind(absorbed)
+    .fetch_all(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE contact_events SET customer_id = $1 WHERE customer_id = $2")
+        .bind(survivor)
+        .bind(absorbed)
+        .execute(&mut **tx)
+        .await?;
+    moved.contact_events = events;
+    let identifiers: Vec<(String, String)> =
+        sqlx::query_as("SELECT DISTINCT kind, value FROM contact_points WHERE customer_id = $1")
+            .bind(survivor)
+            .fetch_all(&mut **tx)
+            .await?;
+    let moved_points = &moved.rows["contact_points"];
+    for (kind, value) in identifiers {
+        let ids: Vec<(i64,)> = sqlx::query_as(
+            "SELECT id FROM contact_points WHERE customer_id = $1 AND kind = $2 AND value = $3",
+        )
+        .bind(survivor)
+        .bind(&kind)
+        .bind(&value)
+        .fetch_all(&mut **tx)
+        .await?;
+        if ids.iter().all(|(id,)| moved_points.contains(id)) {
+            moved.identifiers.push(format!("{kind} {value}"));
+        }
+    }
+    let merged = Fields {
+        display_name: survivor_before.display_name.or(absorbed_before.display_name),
+        given_name: survivor_before.given_name.or(absorbed_before.given_name),
+        family_name: survivor_before.family_name.or(absorbed_before.family_name),
+        locale: survivor_before.locale.or(absorbed_before.locale),
+    };
+    set_fields(tx, survivor, &merged, None).await?;
+    sqlx::query("UPDATE customers SET merged_into = $1 WHERE id = $2")
+        .bind(survivor)
+        .bind(absorbed)
+        .execute(&mut **tx)
+        .await?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO merges (survivor_id, absorbed_id, actor, reason, details, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(survivor)
+    .bind(absorbed)
+    .bind(actor)
+    .bind(reason)
+    .bind(serde_json::to_string(&moved).unwrap_or_default())
+    .bind(now_millis())
+    .fetch_one(&mut **tx)
+    .await?;
+    tracing::info!(merge = id, survivor, absorbed, actor, reason, "customers merged");
+    Ok(id)
+}
+
+type MergeRow = (i64, i64, i64, String, String, String, i64, Option<i64>);
+
+const MERGE_COLUMNS: &str =
+    "id, survivor_id, absorbed_id, actor, reason, details, created_at, undone_at";
+
+fn entry(row: MergeRow) -> MergeEntry {
+    let (id, survivor_id, absorbed_id, actor, reason, details, created_at, undone_at) = row;
+    let moved: Moved = serde_json::from_str(&details).unwrap_or_default();
+    let mut counts: std::collections::BTreeMap<String, usize> =
+        moved.rows.iter().map(|(table, ids)| (table.clone(), ids.len())).collect();
+    counts.insert("contact_events".into(), moved.contact_events.len());
+    MergeEntry { id, survivor_id, absorbed_id, actor, reason, created_at, undone_at, moved: counts }
+}
+
+impl Store {
+    /// An operator merges `other` into `customer`: everything `other` had moves to `customer`.
+    pub async fn merge(
+        &self,
+        customer: i64,
+        other: i64,
+        reason: &str,
+    ) -> Result<MergeEntry, StoreError> {
+        write_tx!(self, |tx| {
+            let (a, b) = (customer.min(other), customer.max(other));
+            // An explicit merge overrides an earlier separation.
+            sqlx::query("DELETE FROM merge_blocks WHERE customer_a = $1 AND customer_b = $2")
+                .bind(a)
+                .bind(b)
+                .execute(&mut **tx)
+                .await?;
+            let id = merge_in_tx(tx, customer, other, "manual", reason).await?;
+            merge_entry(tx, id).await
+        })
+    }
+
+    /// Undoes a merge exactly: the absorbed customer, its identifiers and its records come
+    /// back as they were, and the two are never merged automatically again.
+    pub async fn undo_merge(&self, merge: i64) -> Result<MergeEntry, StoreError> {
+        write_tx!(self, |tx| {
+            let row: Option<MergeRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {MERGE_COLUMNS} FROM merges WHERE id = $1"
+            )))
+            .bind(merge)
+            .fetch_optional(&mut **tx)
+            .await?;
+            let (id, survivor, absorbed, _, _, details, created_at, undone_at) =
+                row.ok_or(StoreError::MergeNotFound(merge))?;
+            if undone_at.is_some() {
+                return Err(StoreError::Conflict(format!("merge {id} was already undone")));
+            }
+            let (_, survivor_merged) = fields(tx, survivor).await?;
+            if let Some(into) = survivor_merged {
+                let later: Option<(i64,)> = sqlx::query_as(
+                    "SELECT id FROM merges WHERE absorbed_id = $1 AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
+                )
+                .bind(survivor)
+                .fetch_optional(&mut **tx)
+                .await?;
+                return Err(StoreError::Conflict(format!(
+                    "customer {survivor} was merged into customer {into} since (merge {}); undo that merge first",
+                    later.map(|(id,)| id.to_string()).unwrap_or_else(|| "?".into())
+                )));
+            }
+            let moved: Moved = serde_json::from_str(&details).map_err(|e| {
+                StoreError::Conflict(format!("merge {id} has an unreadable ledger entry: {e}"))
+            })?;
+            for (table, ids) in &moved.rows {
+                if !OWNED.contains(&table.as_str()) {
+                    continue;
+                }
+                for row_id in ids {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE {table} SET customer_id = $1 WHERE id = $2"
+                    )))
+                    .bind(absorbed)
+                    .bind(*row_id)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                // Records that arrived after the merge through one of the absorbed customer's
+                // own identifiers follow it back.
+                if matches!(table.as_str(), "interactions" | "orders" | "shipments" | "consents") {
+                    for identifier in &moved.identifiers {
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "UPDATE {table} SET customer_id = $1 WHERE customer_id = $2 AND linked_by = $3 AND created_at >= $4"
+                        )))
+                        .bind(absorbed)
+                        .bind(survivor)
+                        .bind(identifier)
+                        .bind(created_at)
+                        .execute(&mut **tx)
+                        .await?;
+                    }
+                }
+            }
+            for (connector, provider_id) in &moved.contact_events {
+                sqlx::query("UPDATE contact_events SET customer_id = $1 WHERE connector_id = $2 AND provider_id = $3")
+                    .bind(absorbed)
+                    .bind(connector)
+                    .bind(provider_id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            if let Some(before) = &moved.survivor_before {
+                set_fields(tx, survivor, before, None).await?;
+            }
+            if let Some(before) = &moved.absorbed_before {
+                set_fields(tx, absorbed, before, None).await?;
+            }
+            sqlx::query("UPDATE merges SET undone_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(now_millis())
+                .execute(&mut **tx)
+                .await?;
+            let (a, b) = (survivor.min(absorbed), survivor.max(absorbed));
+            sqlx::query(
+                "INSERT INTO merge_blocks (customer_a, customer_b, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (customer_a, customer_b) DO NOTHING",
+            )
+            .bind(a)
+            .bind(b)
+            .bind(now_millis())
+            .execute(&mut **tx)
+            .await?;
+            tracing::info!(merge = id, survivor, absorbed, "merge undone");
+            merge_entry(tx, id).await
+        })
+    }
+
+    /// One ledger entry.
+    pub async fn merge_entry(&self, id: i64) -> Result<MergeEntry, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        merge_entry(&mut conn, id).await
+    }
+
+    /// Which identifiers linked which records to `customer`, and the merges into it.
+    pub async fn explain(&self, customer: i64) -> Result<Explanation, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let conn = &mut *conn;
+        fields(conn, customer).await?;
+        let points: Vec<(String, String, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT kind, value, MIN(raw), MIN(source_connector), MIN(first_seen), MAX(last_seen) \
+             FROM contact_points WHERE customer_id = $1 GROUP BY kind, value ORDER BY MIN(first_seen), kind, value",
+        )
+        .bind(customer)
+        .fetch_all(&mut *conn)
+        .await?;
+        let records: Vec<(String, i64, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT 'interaction', id, connector_id, provider_id, linked_by FROM interactions WHERE customer_id = $1 \
+             UNION ALL SELECT 'order', id, connector_id, provider_id, linked_by FROM orders WHERE customer_id = $1 \
+             UNION ALL SELECT 'shipment', id, connector_id, provider_id, linked_by FROM shipments WHERE customer_id = $1 \
+             UNION ALL SELECT 'consent', id, connector_id, provider_id, linked_by FROM consents WHERE customer_id = $1 \
+             ORDER BY 1, 2",
+        )
+        .bind(customer)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut identifiers: Vec<ExplainedIdentifier> = points
+            .into_iter()
+            .map(|(kind, value, raw, source_connector, first_seen, last_seen)| {
+                ExplainedIdentifier {
+                    kind,
+                    value,
+                    raw,
+                    source_connector,
+                    first_seen,
+                    last_seen,
+                    records: Vec::new(),
+                }
+            })
+            .collect();
+        let mut other_records = Vec::new();
+        for (kind, id, connector, provider_id, linked_by) in records {
+            let linked_by = linked_by.unwrap_or_default();
+            let record =
+                ExplainedRecord { kind, id, connector, provider_id, linked_by: linked_by.clone() };
+            match identifiers.iter_mut().find(|i| format!("{} {}", i.kind, i.value) == linked_by) {
+                Some(identifier) => identifier.records.push(record),
+                None => other_records.push(record),
+            }
+        }
+        let merges: Vec<MergeRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {MERGE_COLUMNS} FROM merges WHERE survivor_id = $1 ORDER BY id"
+        )))
+        .bind(customer)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(Explanation {
+            customer_id: customer,
+            identifiers,
+            other_records,
+            merges: merges.into_iter().map(entry).collect(),
+        })
+    }
+}
+
+async fn merge_entry(conn: &mut AnyConnection, id: i64) -> Result<MergeEntry, StoreError> {
+    let row: Option<MergeRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {MERGE_COLUMNS} FROM merges WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(entry).ok_or(StoreError::MergeNotFound(id))
+}

@@ -1,0 +1,662 @@
+//! Reading the store: finding customers, their profile, their cross-channel timeline, orders.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+use sqlx::AnyConnection;
+
+use super::{Store, StoreError};
+use crate::identity::{Kind, email};
+
+/// What to look customers up by; every given field must match.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerQuery {
+    /// Free text: a name fragment, an e-mail address or a phone number.
+    pub q: Option<String>,
+    /// An e-mail address, in any case or spacing.
+    pub email: Option<String>,
+    /// A phone number, in any format the default region understands.
+    pub phone: Option<String>,
+    /// At most this many results.
+    pub limit: u32,
+}
+
+/// A customer in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomerSummary {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub display_name: Option<String>,
+    /// E-mail addresses.
+    pub emails: Vec<String>,
+    /// Phone numbers (E.164).
+    pub phones: Vec<String>,
+}
+
+/// One identifier on a profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContactPointView {
+    /// `email`, `phone`, `external`.
+    pub kind: String,
+    /// Normalized value.
+    pub value: String,
+    /// As first received.
+    pub raw: String,
+    /// Whether the provider verified it.
+    pub verified: bool,
+    /// Connector that first reported it.
+    pub source_connector: String,
+    /// First seen (ms).
+    pub first_seen: i64,
+    /// Last seen (ms).
+    pub last_seen: i64,
+}
+
+/// The current consent on one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsentView {
+    /// Channel, e.g. `sms`.
+    pub channel: String,
+    /// `opt_in` or `opt_out`.
+    pub state: String,
+    /// When (ms).
+    pub at: i64,
+    /// What the person did.
+    pub reason: Option<String>,
+    /// Through which connector.
+    pub connector: String,
+}
+
+/// Revenue in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Revenue {
+    /// ISO 4217.
+    pub currency: String,
+    /// Sum of order totals in minor units.
+    pub amount_minor: i64,
+    /// Orders counted.
+    pub orders: i64,
+}
+
+/// A customer's profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Profile {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub display_name: Option<String>,
+    /// Given name.
+    pub given_name: Option<String>,
+    /// Family name.
+    pub family_name: Option<String>,
+    /// BCP 47.
+    pub locale: Option<String>,
+    /// When the customer was created (ms).
+    pub created_at: i64,
+    /// Identifiers.
+    pub contact_points: Vec<ContactPointView>,
+    /// Attributes (including identifiers that could not be matched), key → values.
+    pub attributes: BTreeMap<String, Vec<String>>,
+    /// Connectors the customer has come through.
+    pub channels: Vec<String>,
+    /// Current consent per channel.
+    pub consents: Vec<ConsentView>,
+    /// First and last interaction or order (ms).
+    pub first_contact: Option<i64>,
+    /// Last contact.
+    pub last_contact: Option<i64>,
+    /// Number of orders.
+    pub order_count: i64,
+    /// Revenue per currency (paid, processing, shipped, delivered and completed orders).
+    pub revenue: Vec<Revenue>,
+}
+
+/// One item of a customer's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    /// `interaction`, `order` or `shipment`.
+    pub kind: String,
+    /// Id in the store.
+    pub id: i64,
+    /// The connector it came through.
+    pub connector: String,
+    /// When (ms): an interaction's time, an order's placement, a shipment's latest status.
+    pub at: i64,
+    /// The record.
+    pub data: serde_json::Value,
+}
+
+/// A page of a timeline, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelinePage {
+    /// Entries.
+    pub entries: Vec<TimelineEntry>,
+    /// Pass as `cursor` to get the next (older) page; `None` at the end.
+    pub next_cursor: Option<String>,
+}
+
+/// Order filters.
+#[derive(Debug, Clone, Default)]
+pub struct OrderQuery {
+    /// Orders of this customer.
+    pub customer: Option<i64>,
+    /// In this status (`paid`, `cancelled`, …).
+    pub status: Option<String>,
+    /// Through this connector.
+    pub channel: Option<String>,
+    /// At most this many, newest first.
+    pub limit: u32,
+}
+
+/// An order with its lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderView {
+    /// Id in the store.
+    pub id: i64,
+    /// Connector.
+    pub connector: String,
+    /// The provider's id.
+    pub provider_id: String,
+    /// Customer.
+    pub customer_id: i64,
+    /// Number the customer sees.
+    pub number: Option<String>,
+    /// Status.
+    pub status: String,
+    /// Total in minor units.
+    pub total_minor: i64,
+    /// Currency.
+    pub currency: String,
+    /// Placed (ms).
+    pub placed_at: i64,
+    /// Last state change (ms).
+    pub updated_at: i64,
+    /// Delivery address as reported.
+    pub delivery_address: Option<serde_json::Value>,
+    /// Lines.
+    pub lines: Vec<serde_json::Value>,
+    /// Attributes.
+    pub attributes: serde_json::Value,
+}
+
+/// Statuses whose total counts as revenue.
+const REVENUE_STATUSES: &str = "('paid', 'processing', 'shipped', 'delivered', 'completed')";
+
+type OrderRow = (
+    i64,
+    String,
+    String,
+    i64,
+    Option<String>,
+    String,
+    i64,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    String,
+);
+
+impl Store {
+    /// Follows merges from `customer` to the live customer it is now part of.
+    pub async fn live_customer(&self, customer: i64) -> Result<i64, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let mut current = customer;
+        for _ in 0..64 {
+            let row: Option<(Option<i64>,)> =
+                sqlx::query_as("SELECT merged_into FROM customers WHERE id = $1")
+                    .bind(current)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            match row {
+                None => return Err(StoreError::CustomerNotFound(customer)),
+                Some((None,)) => return Ok(current),
+                Some((Some(next),)) => current = next,
+            }
+        }
+        Err(StoreError::Conflict(format!("customer {customer} is in a merge cycle")))
+    }
+
+    /// Live customers matching the query, oldest first.
+    pub async fn find_customers(
+        &self,
+        query: &CustomerQuery,
+    ) -> Result<Vec<CustomerSummary>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let limit = i64::from(if query.limit == 0 { 50 } else { query.limit.min(500) });
+        let mut ids: Option<Vec<i64>> = None;
+        let mut narrow = |found: Vec<i64>| {
+            ids = Some(match ids.take() {
+                None => found,
+                Some(previous) => previous.into_iter().filter(|id| found.contains(id)).collect(),
+            });
+        };
+        if let Some(value) = &query.email {
+            let normalized = email(value).unwrap_or_else(|| value.trim().to_lowercase());
+            narrow(by_identifier(&mut conn, Kind::Email, &normalized, limit).await?);
+        }
+        if let Some(value) = &query.phone {
+            let normalized =
+                self.normalizer.phone(value).unwrap_or_else(|| value.trim().to_string());
+            narrow(by_identifier(&mut conn, Kind::Phone, &normalized, limit).await?);
+        }
+        if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+            let mut found = Vec::new();
+            if let Some(address) = email(q) {
+                found.extend(by_identifier(&mut conn, Kind::Email, &address, limit).await?);
+            }
+            if let Some(phone) = self.normalizer.phone(q) {
+                found.extend(by_identifier(&mut conn, Kind::Phone, &phone, limit).await?);
+            }
+            let pattern = format!(
+                "%{}%",
+                q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+            );
+            let named: Vec<(i64,)> = sqlx::query_as(
+                "SELECT id FROM customers WHERE merged_into IS NULL AND lower(display_name) LIKE $1 ESCAPE '\\' \
+                 ORDER BY id LIMIT $2",
+            )
+            .bind(pattern)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?;
+            found.extend(named.into_iter().map(|(id,)| id));
+            found.sort_unstable();
+            found.dedup();
+            narrow(found);
+        }
+        let ids = match ids {
+            Some(ids) => ids,
+            None => sqlx::query_as::<_, (i64,)>(
+                "SELECT id FROM customers WHERE merged_into IS NULL ORDER BY id LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|(id,)| id)
+            .collect(),
+        };
+        let mut summaries = Vec::new();
+        for id in ids.into_iter().take(limit as usize) {
+            let (display_name,): (Option<String>,) =
+                sqlx::query_as("SELECT display_name FROM customers WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            let points: Vec<(String, String)> = sqlx::query_as(
+                "SELECT DISTINCT kind, value FROM contact_points WHERE customer_id = $1 AND kind IN ('email', 'phone') \
+                 ORDER BY kind, value",
+            )
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+            let pick = |kind: &str| {
+                points.iter().filter(|(k, _)| k == kind).map(|(_, v)| v.clone()).collect()
+            };
+            summaries.push(CustomerSummary {
+                id,
+                display_name,
+                emails: pick("email"),
+                phones: pick("phone"),
+            });
+        }
+        Ok(summaries)
+    }
+
+    /// The profile of a live customer.
+    pub async fn profile(&self, customer: i64) -> Result<Profile, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let conn = &mut *conn;
+        type Row =
+            (i64, i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<i64>);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT id, created_at, display_name, given_name, family_name, locale, merged_into FROM customers WHERE id = $1",
+        )
+        .bind(customer)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some((id, created_at, display_name, given_name, family_name, locale, None)) = row
+        else {
+            return Err(StoreError::CustomerNotFound(customer));
+        };
+        let points: Vec<(String, String, String, i64, String, i64, i64)> = sqlx::query_as(
+            "SELECT kind, value, MIN(raw), MAX(verified), MIN(source_connector), MIN(first_seen), MAX(last_seen) \
+             FROM contact_points WHERE customer_id = $1 GROUP BY kind, value ORDER BY kind, MIN(first_seen), value",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let contact_points = points
+            .into_iter()
+            .map(|(kind, value, raw, verified, source_connector, first_seen, last_seen)| {
+                ContactPointView {
+                    kind,
+                    value,
+                    raw,
+                    verified: verified != 0,
+                    source_connector,
+                    first_seen,
+                    last_seen,
+                }
+            })
+            .collect();
+        let attribute_rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT key, value FROM customer_attributes WHERE customer_id = $1 ORDER BY key, id",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut attributes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (key, value) in attribute_rows {
+            let values = attributes.entry(key).or_default();
+            if !values.contains(&value) {
+                values.push(value);
+            }
+        }
+        let channels: Vec<(String,)> = sqlx::query_as(
+            "SELECT connector_id FROM channel_accounts WHERE customer_id = $1 \
+             UNION SELECT connector_id FROM interactions WHERE customer_id = $1 \
+             UNION SELECT connector_id FROM orders WHERE customer_id = $1 \
+             UNION SELECT connector_id FROM shipments WHERE customer_id = $1 \
+             UNION SELECT connector_id FROM consents WHERE customer_id = $1 ORDER BY 1",
+        )
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let consents = self.consents(conn, id).await?;
+        let (first_contact, last_contact): (Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT MIN(at), MAX(at) FROM (SELECT occurred_at AS at FROM interactions WHERE customer_id = $1 \
+             UNION ALL SELECT placed_at AS at FROM orders WHERE customer_id = $1) AS contacts",
+        )
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let (order_count,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM orders WHERE customer_id = $1")
+                .bind(id)
+                .fetch_one(&mut *conn)
+                .await?;
+        let revenue: Vec<(String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT currency, CAST(SUM(total_minor) AS BIGINT), COUNT(*) FROM orders \
+             WHERE customer_id = $1 AND status IN {REVENUE_STATUSES} GROUP BY currency ORDER BY currency"
+        )))
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(Profile {
+            id,
+            display_name,
+            given_name,
+            family_name,
+            locale,
+            created_at,
+            contact_points,
+            attributes,
+            channels: channels.into_iter().map(|(c,)| c).collect(),
+            consents,
+            first_contact,
+            last_contact,
+            order_count,
+            revenue: revenue
+                .into_iter()
+                .map(|(currency, amount_minor, orders)| Revenue { currency, amount_minor, orders })
+                .collect(),
+        })
+    }
+
+    /// The latest consent per channel.
+    async fn consents(
+        &self,
+        conn: &mut AnyConnection,
+        customer: i64,
+    ) -> Result<Vec<ConsentView>, StoreError> {
+        let rows: Vec<(String, String, i64, Option<String>, String)> = sqlx::query_as(
+            "SELECT channel, state, occurred_at, reason, connector_id FROM consents WHERE customer_id = $1 \
+             ORDER BY channel, occurred_at DESC, id DESC",
+        )
+        .bind(customer)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut latest: Vec<ConsentView> = Vec::new();
+        for (channel, state, at, reason, connector) in rows {
+            if latest.last().is_none_or(|c| c.channel != channel) {
+                latest.push(ConsentView { channel, state, at, reason, connector });
+            }
+        }
+        Ok(latest)
+    }
+
+    /// The current consent of `customer` on `channel`, if any was recorded.
+    pub async fn current_consent(
+        &self,
+        customer: i64,
+        channel: &str,
+    ) -> Result<Option<ConsentView>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(self.consents(&mut conn, customer).await?.into_iter().find(|c| c.channel == channel))
+    }
+
+    /// A page of the customer's timeline across every channel, newest first.
+    pub async fn timeline(
+        &self,
+        customer: i64,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<TimelinePage, StoreError> {
+        let limit = i64::from(limit.clamp(1, 200));
+        let (at, rank, id) = match cursor {
+            None => (i64::MAX, i64::MAX, i64::MAX),
+            Some(cursor) => decode_cursor(cursor)?,
+        };
+        let mut conn = self.pool.acquire().await?;
+        let conn = &mut *conn;
+        let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+            "SELECT at, rank, id, connector_id FROM ( \
+               SELECT occurred_at AS at, 3 AS rank, id, connector_id FROM interactions WHERE customer_id = $1 \
+               UNION ALL SELECT placed_at, 2, id, connector_id FROM orders WHERE customer_id = $1 \
+               UNION ALL SELECT occurred_at, 1, id, connector_id FROM shipments WHERE customer_id = $1 \
+             ) AS items \
+             WHERE at < $2 OR (at = $2 AND rank < $3) OR (at = $2 AND rank = $3 AND id < $4) \
+             ORDER BY at DESC, rank DESC, id DESC LIMIT $5",
+        )
+        .bind(customer)
+        .bind(at)
+        .bind(rank)
+        .bind(id)
+        .bind(limit + 1)
+        .fetch_all(&mut *conn)
+        .await?;
+        let more = rows.len() as i64 > limit;
+        let mut entries = Vec::new();
+        for (at, rank, id, connector) in rows.iter().take(limit as usize).cloned() {
+            let (kind, data) = match rank {
+                3 => ("interaction", interaction_json(conn, id).await?),
+                2 => {
+                    ("order", serde_json::to_value(order_view(conn, id).await?).unwrap_or_default())
+                }
+                _ => ("shipment", shipment_json(conn, id).await?),
+            };
+            entries.push(TimelineEntry { kind: kind.into(), id, connector, at, data });
+        }
+        let next_cursor = more.then(|| {
+            let last = &rows[limit as usize - 1];
+            encode_cursor(last.0, last.1, last.2)
+        });
+        Ok(TimelinePage { entries, next_cursor })
+    }
+
+    /// Orders matching the filters, newest first.
+    pub async fn orders(&self, query: &OrderQuery) -> Result<Vec<OrderView>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let limit = i64::from(if query.limit == 0 { 100 } else { query.limit.min(1000) });
+        let ids: Vec<(i64,)> = sqlx::query_as(
+            "SELECT id FROM orders WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2) \
+             AND ($3 IS NULL OR connector_id = $3) ORDER BY placed_at DESC, id DESC LIMIT $4",
+        )
+        .bind(query.customer)
+        .bind(&query.status)
+        .bind(&query.channel)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut orders = Vec::new();
+        for (id,) in ids {
+            orders.push(order_view(&mut conn, id).await?);
+        }
+        Ok(orders)
+    }
+}
+
+async fn by_identifier(
+    conn: &mut AnyConnection,
+    kind: Kind,
+    value: &str,
+    limit: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT DISTINCT c.id FROM contact_points cp JOIN customers c ON c.id = cp.customer_id \
+         WHERE cp.kind = $1 AND cp.value = $2 AND c.merged_into IS NULL ORDER BY c.id LIMIT $3",
+    )
+    .bind(kind.as_str())
+    .bind(value)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+fn parse_json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
+}
+
+async fn interaction_json(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> Result<serde_json::Value, StoreError> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        i64,
+        String,
+        String,
+        String,
+    );
+    let (provider_id, kind, direction, channel, thread_id, subject, body, status, occurred_at, attachments, attributes, linked_by): Row =
+        sqlx::query_as(
+            "SELECT provider_id, kind, direction, channel, thread_id, subject, body, status, occurred_at, attachments, \
+             attributes, linked_by FROM interactions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(serde_json::json!({
+        "provider_id": provider_id, "kind": kind, "direction": direction, "channel": channel,
+        "thread_id": thread_id, "subject": subject, "text": body, "status": status,
+        "occurred_at": occurred_at, "attachments": parse_json(&attachments),
+        "attributes": parse_json(&attributes), "linked_by": linked_by,
+    }))
+}
+
+async fn shipment_json(conn: &mut AnyConnection, id: i64) -> Result<serde_json::Value, StoreError> {
+    type Row = (
+        String,
+        Option<String>,
+        Option<i64>,
+        String,
+        String,
+        String,
+        Option<i64>,
+        i64,
+        String,
+        Option<String>,
+    );
+    let (provider_id, order_ref, order_id, carrier, tracking_number, status, eta, occurred_at, attributes, linked_by): Row =
+        sqlx::query_as(
+            "SELECT provider_id, order_ref, order_id, carrier, tracking_number, status, eta, occurred_at, attributes, \
+             linked_by FROM shipments WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(serde_json::json!({
+        "provider_id": provider_id, "order_ref": order_ref, "order_id": order_id, "carrier": carrier,
+        "tracking_number": tracking_number, "status": status, "eta": eta, "occurred_at": occurred_at,
+        "attributes": parse_json(&attributes), "linked_by": linked_by,
+    }))
+}
+
+async fn order_view(conn: &mut AnyConnection, id: i64) -> Result<OrderView, StoreError> {
+    let row: OrderRow = sqlx::query_as(
+        "SELECT id, connector_id, provider_id, customer_id, number, status, total_minor, currency, placed_at, \
+         updated_at, delivery_address, attributes FROM orders WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let (
+        id,
+        connector,
+        provider_id,
+        customer_id,
+        number,
+        status,
+        total_minor,
+        currency,
+        placed_at,
+        updated_at,
+        address,
+        attributes,
+    ) = row;
+    let lines: Vec<(Option<String>, String, i64, i64, String)> = sqlx::query_as(
+        "SELECT sku, name, quantity, unit_price_minor, currency FROM order_lines WHERE order_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(OrderView {
+        id,
+        connector,
+        provider_id,
+        customer_id,
+        number,
+        status,
+        total_minor,
+        currency,
+        placed_at,
+        updated_at,
+        delivery_address: address.as_deref().map(parse_json),
+        lines: lines
+            .into_iter()
+            .map(|(sku, name, quantity, unit_price_minor, currency)| {
+                serde_json::json!({"sku": sku, "name": name, "quantity": quantity,
+                    "unit_price_minor": unit_price_minor, "currency": currency})
+            })
+            .collect(),
+        attributes: parse_json(&attributes),
+    })
+}
+
+fn encode_cursor(at: i64, rank: i64, id: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{at}:{rank}:{id}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(i64, i64, i64), StoreError> {
+    let bad = || StoreError::BadCursor(cursor.to_string());
+    let text =
+        String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?).map_err(|_| bad())?;
+    let mut parts = text.split(':').map(|p| p.parse::<i64>());
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(Ok(at)), Some(Ok(rank)), Some(Ok(id)), None) => Ok((at, rank, id)),
+        _ => Err(bad()),
+    }
+}

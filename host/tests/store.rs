@@ -1,0 +1,709 @@
+//! The customer store and identity resolution, on SQLite and (when configured) PostgreSQL.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use sqlx::{Column, Row};
+use switchboard::model::*;
+use switchboard::runtime::KvStore;
+use switchboard::store::{CustomerQuery, Ingested, OrderQuery, Store, StoreError};
+
+use common::TestDb;
+
+pub fn contact(ids: &[Identifier]) -> Contact {
+    Contact {
+        identifiers: ids.to_vec(),
+        display_name: None,
+        given_name: None,
+        family_name: None,
+        locale: None,
+        attributes: vec![],
+    }
+}
+
+pub fn email(v: &str) -> Identifier {
+    Identifier::Email { value: v.into() }
+}
+
+pub fn phone(v: &str) -> Identifier {
+    Identifier::Phone { value: v.into() }
+}
+
+pub fn external(ns: &str, v: &str) -> Identifier {
+    Identifier::External { namespace: ns.into(), value: v.into() }
+}
+
+pub fn message(id: &str, who: Contact, at: i64) -> Event {
+    Event::Interaction(Interaction {
+        provider_id: id.into(),
+        kind: InteractionKind::Message,
+        direction: Direction::Inbound,
+        contact: who,
+        channel: "email".into(),
+        thread_id: None,
+        subject: Some(format!("subject {id}")),
+        text: Some(format!("text {id}")),
+        occurred_at: at,
+        status: None,
+        attachments: vec![],
+        attributes: vec![],
+    })
+}
+
+fn order(
+    id: &str,
+    number: &str,
+    who: Contact,
+    status: OrderStatus,
+    total: i64,
+    currency: &str,
+    at: i64,
+) -> Event {
+    Event::Order(Order {
+        provider_id: id.into(),
+        contact: who,
+        number: Some(number.into()),
+        status,
+        lines: vec![OrderLine {
+            sku: Some("MUG".into()),
+            name: "Mug".into(),
+            quantity: 2,
+            unit_price: Money { amount_minor: total / 2, currency: currency.into() },
+        }],
+        total: Money { amount_minor: total, currency: currency.into() },
+        placed_at: at,
+        updated_at: at,
+        delivery_address: None,
+        attributes: vec![],
+    })
+}
+
+fn shipment(id: &str, order_ref: &str, status: ShipmentStatus, at: i64) -> Event {
+    Event::Shipment(Shipment {
+        provider_id: id.into(),
+        order_provider_id: Some(order_ref.into()),
+        contact: None,
+        carrier: "colissimo".into(),
+        tracking_number: format!("TRK-{id}"),
+        status,
+        eta: None,
+        occurred_at: at,
+        attributes: vec![],
+    })
+}
+
+fn consent(id: &str, who: Contact, channel: &str, state: ConsentState, at: i64) -> Event {
+    Event::Consent(Consent {
+        provider_id: id.into(),
+        contact: who,
+        channel: channel.into(),
+        state,
+        occurred_at: at,
+        reason: Some("replied STOP".into()),
+    })
+}
+
+async fn customer_of(store: &Store, connector: &str, event: Event) -> i64 {
+    let report = store.ingest(connector, &[event]).await.unwrap();
+    report.events[0].0.expect("the event belongs to a customer")
+}
+
+async fn live_count(store: &Store) -> usize {
+    store.find_customers(&CustomerQuery { limit: 500, ..Default::default() }).await.unwrap().len()
+}
+
+/// Every table but the merge ledger, rows sorted, as text: what an exact unmerge must restore.
+async fn snapshot(db: &TestDb) -> BTreeMap<String, Vec<String>> {
+    use sqlx::Connection;
+    let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    let mut state = BTreeMap::new();
+    for table in [
+        "customers",
+        "contact_points",
+        "customer_attributes",
+        "channel_accounts",
+        "contact_events",
+        "interactions",
+        "orders",
+        "order_lines",
+        "shipments",
+        "consents",
+    ] {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM {table}")))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        let mut lines: Vec<String> = rows
+            .iter()
+            .map(|row| {
+                (0..row.columns().len())
+                    .map(|i| {
+                        let name = row.column(i).name().to_string();
+                        let value = row
+                            .try_get::<Option<i64>, _>(i)
+                            .map(|v| format!("{v:?}"))
+                            .or_else(|_| {
+                                row.try_get::<Option<String>, _>(i).map(|v| format!("{v:?}"))
+                            })
+                            .unwrap_or_else(|_| "<blob>".into());
+                        format!("{name}={value}")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        lines.sort();
+        state.insert(table.to_string(), lines);
+    }
+    state
+}
+
+async fn same_person_across_formats(store: Store, _: &TestDb) {
+    let a =
+        customer_of(&store, "twilio", message("m1", contact(&[phone("06 12 34 56 78")]), 1_000))
+            .await;
+    let b = customer_of(
+        &store,
+        "whatsapp",
+        message("m2", contact(&[phone("+33 6 12 34 56 78")]), 2_000),
+    )
+    .await;
+    let c = customer_of(
+        &store,
+        "email",
+        message("m3", contact(&[email(" Ann.Lee@Example.COM ")]), 3_000),
+    )
+    .await;
+    let d =
+        customer_of(&store, "web", message("m4", contact(&[email("ann.lee@example.com")]), 4_000))
+            .await;
+    assert_eq!(a, b, "a French number in national and international form is one person");
+    assert_eq!(c, d, "e-mail case and spaces do not matter");
+    assert_ne!(a, c);
+    let profile = store.profile(a).await.unwrap();
+    let phones: Vec<_> =
+        profile.contact_points.iter().map(|p| (p.kind.as_str(), p.value.as_str())).collect();
+    assert_eq!(phones, [("phone", "+33612345678")]);
+    assert_eq!(profile.contact_points[0].raw, "06 12 34 56 78");
+    // An unparseable phone is kept as an attribute and never used to match.
+    let e = customer_of(&store, "twilio", message("m5", contact(&[phone("call me maybe")]), 5_000))
+        .await;
+    let f = customer_of(&store, "twilio", message("m6", contact(&[phone("call me maybe")]), 6_000))
+        .await;
+    assert_ne!(e, f);
+    let profile = store.profile(e).await.unwrap();
+    assert!(
+        profile.attributes["unmatched_phone"][0].contains("not a valid phone number"),
+        "{profile:?}"
+    );
+}
+on_both_backends!(same_person_across_formats_, same_person_across_formats);
+
+async fn a_shared_identifier_merges_into_the_oldest(store: Store, _: &TestDb) {
+    let by_email =
+        customer_of(&store, "email", message("m1", contact(&[email("ann@example.com")]), 1_000))
+            .await;
+    let by_phone =
+        customer_of(&store, "twilio", message("m2", contact(&[phone("0612345678")]), 2_000)).await;
+    assert_ne!(by_email, by_phone);
+    let report = store
+        .ingest(
+            "shopify",
+            &[order(
+                "o1",
+                "#1001",
+                contact(&[email("ann@example.com"), phone("+33612345678")]),
+                OrderStatus::Paid,
+                2598,
+                "EUR",
+                3_000,
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.events[0].0, Some(by_email), "the oldest customer survives");
+    assert_eq!(report.merges.len(), 1);
+    let entry = store.merge_entry(report.merges[0]).await.unwrap();
+    assert_eq!(
+        (entry.survivor_id, entry.absorbed_id, entry.actor.as_str()),
+        (by_email, by_phone, "auto")
+    );
+    assert!(
+        entry.reason.contains("phone +33612345678") && entry.reason.contains("shopify"),
+        "{}",
+        entry.reason
+    );
+    assert_eq!(store.live_customer(by_phone).await.unwrap(), by_email);
+    assert!(matches!(store.profile(by_phone).await, Err(StoreError::CustomerNotFound(_))));
+    let timeline = store.timeline(by_email, None, 50).await.unwrap();
+    assert_eq!(timeline.entries.len(), 3);
+    assert_eq!(live_count(&store).await, 1);
+}
+on_both_backends!(
+    a_shared_identifier_merges_into_the_oldest_,
+    a_shared_identifier_merges_into_the_oldest
+);
+
+async fn guardrails_keep_different_people_apart(store: Store, _: &TestDb) {
+    // Two people with different e-mails give the same phone (a family, a shop's number).
+    let ann = customer_of(
+        &store,
+        "email",
+        message("m1", contact(&[email("ann@example.com"), phone("0612345678")]), 1_000),
+    )
+    .await;
+    let bob = customer_of(
+        &store,
+        "email",
+        message("m2", contact(&[email("bob@example.com"), phone("0612345678")]), 2_000),
+    )
+    .await;
+    assert_ne!(ann, bob, "a phone alone never merges customers whose e-mails conflict");
+    let explanation = store.explain(bob).await.unwrap();
+    assert!(explanation.identifiers.iter().any(|i| i.value == "+33612345678"));
+    // A message from that phone alone goes to the oldest customer that has it.
+    assert_eq!(
+        customer_of(&store, "twilio", message("m3", contact(&[phone("0612345678")]), 3_000)).await,
+        ann
+    );
+
+    // Blocked values never match.
+    let x = customer_of(
+        &store,
+        "web",
+        message("m4", contact(&[email("test@example.com"), external("web:visitor", "v1")]), 4_000),
+    )
+    .await;
+    let y = customer_of(
+        &store,
+        "web",
+        message("m5", contact(&[email("TEST@example.com"), external("web:visitor", "v2")]), 5_000),
+    )
+    .await;
+    assert_ne!(x, y);
+
+    // A number shared by more customers than the limit (5 for phones) stops being used to merge.
+    let switchboard = "01 23 45 67 89";
+    let mut owners = Vec::new();
+    for i in 0..6 {
+        let who = contact(&[email(&format!("c{i}@example.com")), phone(switchboard)]);
+        owners.push(customer_of(&store, "web", message(&format!("s{i}"), who, 10_000 + i)).await);
+    }
+    owners.sort();
+    owners.dedup();
+    assert_eq!(owners.len(), 6);
+    let lone =
+        customer_of(&store, "twilio", message("s-lone", contact(&[phone(switchboard)]), 20_000))
+            .await;
+    assert!(!owners.contains(&lone), "a saturated identifier matches nobody");
+}
+on_both_backends!(guardrails_keep_different_people_apart_, guardrails_keep_different_people_apart);
+
+async fn writes_are_idempotent_and_orders_amend(store: Store, db: &TestDb) {
+    let ann = contact(&[email("ann@example.com")]);
+    let events = vec![
+        message("m1", ann.clone(), 1_000),
+        order("o1", "#1001", ann.clone(), OrderStatus::Pending, 2598, "EUR", 2_000),
+        consent("k1", ann.clone(), "sms", ConsentState::OptOut, 3_000),
+        Event::Contact(ContactUpdate {
+            provider_id: "c1".into(),
+            contact: ann.clone(),
+            occurred_at: 500,
+        }),
+    ];
+    let first = store.ingest("shopify", &events).await.unwrap();
+    assert!(first.events.iter().all(|(_, i)| *i == Ingested::Created), "{first:?}");
+    let before = snapshot(db).await;
+    let again = store.ingest("shopify", &events).await.unwrap();
+    assert!(again.events.iter().all(|(_, i)| *i == Ingested::Unchanged), "{again:?}");
+    assert_eq!(snapshot(db).await, before, "a redelivery changes nothing");
+
+    // The same provider id from another connector is another record.
+    store.ingest("email", &events[..1]).await.unwrap();
+
+    // A status update amends the order; an older state arriving late is ignored.
+    let customer = first.events[0].0.unwrap();
+    let paid = order("o1", "#1001", ann.clone(), OrderStatus::Paid, 2598, "EUR", 2_000);
+    let Event::Order(mut paid) = paid else { unreachable!() };
+    paid.updated_at = 5_000;
+    assert_eq!(
+        store.ingest("shopify", &[Event::Order(paid.clone())]).await.unwrap().events[0].1,
+        Ingested::Updated
+    );
+    let stale = order("o1", "#1001", ann.clone(), OrderStatus::Pending, 2598, "EUR", 2_000);
+    assert_eq!(store.ingest("shopify", &[stale]).await.unwrap().events[0].1, Ingested::Unchanged);
+    let orders =
+        store.orders(&OrderQuery { customer: Some(customer), ..Default::default() }).await.unwrap();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].status, "paid");
+    assert_eq!(orders[0].lines.len(), 1);
+
+    // A shipment for an order not seen yet is kept, then attached when the order arrives.
+    let early = store
+        .ingest("aftership", &[shipment("t1", "1002", ShipmentStatus::InTransit, 6_000)])
+        .await
+        .unwrap();
+    assert_eq!(early.events[0].0, None);
+    store
+        .ingest(
+            "shopify",
+            &[order("o2", "#1002", ann.clone(), OrderStatus::Paid, 1000, "EUR", 5_500)],
+        )
+        .await
+        .unwrap();
+    let timeline = store.timeline(customer, None, 50).await.unwrap();
+    let kinds: Vec<_> =
+        timeline.entries.iter().map(|e| (e.kind.as_str(), e.connector.as_str())).collect();
+    assert_eq!(kinds[0], ("shipment", "aftership"), "{kinds:?}");
+    assert_eq!(timeline.entries[0].data["order_ref"], "1002");
+    // A later shipment event for a known order links at once.
+    let delivered = store
+        .ingest("aftership", &[shipment("t1", "1002", ShipmentStatus::Delivered, 7_000)])
+        .await
+        .unwrap();
+    assert_eq!(delivered.events[0], (Some(customer), Ingested::Updated));
+
+    // An event without any identifier, or with a bad currency, is refused and stores nothing.
+    let before = snapshot(db).await;
+    let nobody = store.ingest("email", &[message("m-x", contact(&[]), 1)]).await;
+    assert!(matches!(nobody, Err(StoreError::InvalidEvent { .. })));
+    let bad = store
+        .ingest(
+            "shopify",
+            &[
+                message("m-y", ann.clone(), 1),
+                order("o9", "#9", ann, OrderStatus::Paid, 1, "euro", 1),
+            ],
+        )
+        .await;
+    assert!(
+        matches!(&bad, Err(StoreError::InvalidEvent { reason, .. }) if reason.contains("ISO 4217")),
+        "{bad:?}"
+    );
+    assert_eq!(
+        snapshot(db).await,
+        before,
+        "a refused batch stores nothing, not even its valid events"
+    );
+}
+on_both_backends!(writes_are_idempotent_and_orders_amend_, writes_are_idempotent_and_orders_amend);
+
+async fn unmerge_is_exact(store: Store, db: &TestDb) {
+    let mut ann = contact(&[email("ann@example.com"), external("telegram:user", "42")]);
+    ann.display_name = Some("Ann".into());
+    let mut lee = contact(&[phone("0612345678")]);
+    lee.display_name = Some("A. Lee".into());
+    lee.locale = Some("fr-FR".into());
+    let a = customer_of(&store, "telegram", message("m1", ann.clone(), 1_000)).await;
+    store
+        .ingest("shopify", &[order("o1", "#1", ann.clone(), OrderStatus::Paid, 500, "EUR", 1_500)])
+        .await
+        .unwrap();
+    let b = customer_of(&store, "twilio", message("m2", lee.clone(), 2_000)).await;
+    store
+        .ingest("twilio", &[consent("k1", lee.clone(), "sms", ConsentState::OptOut, 2_500)])
+        .await
+        .unwrap();
+    store
+        .ingest("aftership", &[shipment("t1", "o1", ShipmentStatus::Delivered, 3_000)])
+        .await
+        .unwrap();
+    let before = snapshot(db).await;
+
+    let entry = store.merge(a, b, "same person, confirmed by phone").await.unwrap();
+    assert_eq!((entry.survivor_id, entry.absorbed_id, entry.actor.as_str()), (a, b, "manual"));
+    assert_eq!(entry.moved["interactions"], 1);
+    assert_eq!(entry.moved["consents"], 1);
+    let merged = store.profile(a).await.unwrap();
+    assert_eq!(merged.locale.as_deref(), Some("fr-FR"), "the survivor takes what it lacked");
+    assert_eq!(merged.contact_points.len(), 3);
+    assert_ne!(snapshot(db).await, before);
+
+    let undone = store.undo_merge(entry.id).await.unwrap();
+    assert!(undone.undone_at.is_some());
+    assert_eq!(
+        snapshot(db).await,
+        before,
+        "undo restores customers, identifiers and records exactly"
+    );
+    assert!(matches!(store.undo_merge(entry.id).await, Err(StoreError::Conflict(_))));
+
+    // The separation sticks: an event carrying both identities does not merge them again.
+    let both = contact(&[email("ann@example.com"), phone("0612345678")]);
+    let report = store.ingest("web", &[message("m3", both, 4_000)]).await.unwrap();
+    assert!(report.merges.is_empty());
+    assert_eq!(live_count(&store).await, 2);
+
+    // An undo that later merges depend on is refused with a reason.
+    let c = customer_of(&store, "web", message("m4", contact(&[email("carl@example.com")]), 5_000))
+        .await;
+    let first = store.merge(b, c, "test").await.unwrap();
+    store.merge(a, b, "test").await.unwrap();
+    let refused = store.undo_merge(first.id).await.unwrap_err();
+    assert!(refused.to_string().contains("undo that merge first"), "{refused}");
+    assert!(matches!(store.merge(a, a, "x").await, Err(StoreError::Conflict(_))));
+}
+on_both_backends!(unmerge_is_exact_, unmerge_is_exact);
+
+async fn automatic_merges_can_be_undone(store: Store, db: &TestDb) {
+    let a =
+        customer_of(&store, "email", message("m1", contact(&[email("ann@example.com")]), 1_000))
+            .await;
+    let b =
+        customer_of(&store, "twilio", message("m2", contact(&[phone("0612345678")]), 2_000)).await;
+    let before = snapshot(db).await;
+    let report = store
+        .ingest(
+            "web",
+            &[message("m3", contact(&[email("ann@example.com"), phone("0612345678")]), 3_000)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.merges.len(), 1);
+    // A later message through the absorbed customer's phone lands on the survivor...
+    store.ingest("twilio", &[message("m4", contact(&[phone("0612345678")]), 4_000)]).await.unwrap();
+    store.undo_merge(report.merges[0]).await.unwrap();
+    // ...and goes back with the phone when the merge is undone.
+    let b_timeline = store.timeline(b, None, 50).await.unwrap();
+    let ids: Vec<_> =
+        b_timeline.entries.iter().map(|e| e.data["provider_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["m4", "m2"]);
+    let after = snapshot(db).await;
+    assert_eq!(after["customers"], before["customers"]);
+    assert_eq!(store.live_customer(b).await.unwrap(), b);
+    assert_eq!(store.live_customer(a).await.unwrap(), a);
+}
+on_both_backends!(automatic_merges_can_be_undone_, automatic_merges_can_be_undone);
+
+async fn explain_lists_what_linked_each_record(store: Store, _: &TestDb) {
+    let a =
+        customer_of(&store, "email", message("m1", contact(&[email("ann@example.com")]), 1_000))
+            .await;
+    store
+        .ingest(
+            "telegram",
+            &[message(
+                "m2",
+                contact(&[external("telegram:user", "42"), phone("0612345678")]),
+                2_000,
+            )],
+        )
+        .await
+        .unwrap();
+    store
+        .ingest(
+            "shopify",
+            &[order(
+                "o1",
+                "#1",
+                contact(&[email("ann@example.com"), phone("0612345678")]),
+                OrderStatus::Paid,
+                100,
+                "EUR",
+                3_000,
+            )],
+        )
+        .await
+        .unwrap();
+    store
+        .ingest("aftership", &[shipment("t1", "#1", ShipmentStatus::InTransit, 4_000)])
+        .await
+        .unwrap();
+    let explanation = store.explain(a).await.unwrap();
+    let by_value: BTreeMap<_, _> = explanation
+        .identifiers
+        .iter()
+        .map(|i| {
+            (
+                i.value.as_str(),
+                i.records
+                    .iter()
+                    .map(|r| (r.kind.as_str(), r.connector.as_str()))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    assert_eq!(by_value["ann@example.com"], [("interaction", "email"), ("order", "shopify")]);
+    assert_eq!(by_value["telegram:user:42"], [("interaction", "telegram")]);
+    assert_eq!(
+        explanation
+            .identifiers
+            .iter()
+            .find(|i| i.value == "telegram:user:42")
+            .unwrap()
+            .source_connector,
+        "telegram"
+    );
+    assert_eq!(explanation.other_records[0].linked_by, "order #1");
+    assert_eq!(explanation.merges.len(), 1);
+    assert!(
+        explanation.merges[0].reason.contains("phone +33612345678"),
+        "{}",
+        explanation.merges[0].reason
+    );
+}
+on_both_backends!(explain_lists_what_linked_each_record_, explain_lists_what_linked_each_record);
+
+async fn queries_find_profile_and_timeline(store: Store, _: &TestDb) {
+    let mut ann = contact(&[
+        email("Ann.Lee@example.com"),
+        phone("06 12 34 56 78"),
+        external("telegram:user", "42"),
+    ]);
+    ann.display_name = Some("Ann Lee".into());
+    let a = customer_of(&store, "telegram", message("m1", ann.clone(), 1_000)).await;
+    customer_of(&store, "email", message("b1", contact(&[email("bob@example.com")]), 1_100)).await;
+    store
+        .ingest(
+            "shopify",
+            &[
+                order("o1", "#1", ann.clone(), OrderStatus::Paid, 2000, "EUR", 2_000),
+                order("o2", "#2", ann.clone(), OrderStatus::Delivered, 1000, "USD", 3_000),
+                order("o3", "#3", ann.clone(), OrderStatus::Cancelled, 9999, "EUR", 4_000),
+            ],
+        )
+        .await
+        .unwrap();
+    store
+        .ingest("twilio", &[consent("k1", ann.clone(), "sms", ConsentState::OptIn, 5_000)])
+        .await
+        .unwrap();
+    store
+        .ingest("twilio", &[consent("k2", ann.clone(), "sms", ConsentState::OptOut, 6_000)])
+        .await
+        .unwrap();
+    for i in 0..25 {
+        store.ingest("email", &[message(&format!("e{i}"), ann.clone(), 10_000 + i)]).await.unwrap();
+    }
+
+    let find = async |q: CustomerQuery| store.find_customers(&q).await;
+    let ids = |found: Vec<switchboard::store::CustomerSummary>| {
+        found.into_iter().map(|c| c.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(find(CustomerQuery {
+            email: Some(" ANN.LEE@Example.com".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()),
+        [a]
+    );
+    assert_eq!(
+        ids(find(CustomerQuery { phone: Some("+33 6 12 34 56 78".into()), ..Default::default() })
+            .await
+            .unwrap()),
+        [a]
+    );
+    assert_eq!(
+        ids(find(CustomerQuery { q: Some("lee".into()), ..Default::default() }).await.unwrap()),
+        [a]
+    );
+    assert_eq!(
+        ids(find(CustomerQuery { q: Some("0612345678".into()), ..Default::default() })
+            .await
+            .unwrap()),
+        [a]
+    );
+    assert!(
+        find(CustomerQuery { q: Some("nobody".into()), ..Default::default() })
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let summary =
+        &find(CustomerQuery { q: Some("ann".into()), ..Default::default() }).await.unwrap()[0];
+    assert_eq!(
+        (summary.emails.clone(), summary.phones.clone()),
+        (vec!["ann.lee@example.com".to_string()], vec!["+33612345678".to_string()])
+    );
+
+    let profile = store.profile(a).await.unwrap();
+    assert_eq!(profile.display_name.as_deref(), Some("Ann Lee"));
+    assert_eq!(profile.channels, ["email", "shopify", "telegram", "twilio"]);
+    assert_eq!(profile.order_count, 3);
+    let revenue: Vec<_> =
+        profile.revenue.iter().map(|r| (r.currency.as_str(), r.amount_minor, r.orders)).collect();
+    assert_eq!(revenue, [("EUR", 2000, 1), ("USD", 1000, 1)], "cancelled orders are not revenue");
+    assert_eq!(profile.consents.len(), 1);
+    assert_eq!(profile.consents[0].state, "opt_out", "the latest consent wins");
+    assert_eq!((profile.first_contact, profile.last_contact), (Some(1_000), Some(10_024)));
+
+    // The timeline pages newest first without gaps or repeats.
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.timeline(a, cursor.as_deref(), 7).await.unwrap();
+        seen.extend(page.entries.iter().map(|e| (e.at, e.kind.clone(), e.id)));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 1 + 3 + 25);
+    assert!(seen.windows(2).all(|w| w[0].0 >= w[1].0), "newest first");
+    let mut unique = seen.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len());
+    assert!(matches!(store.timeline(a, Some("garbage!"), 5).await, Err(StoreError::BadCursor(_))));
+
+    let cancelled = store
+        .orders(&OrderQuery { status: Some("cancelled".into()), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(cancelled.len(), 1);
+    assert_eq!(cancelled[0].number.as_deref(), Some("#3"));
+    assert_eq!(
+        store
+            .orders(&OrderQuery { channel: Some("nope".into()), ..Default::default() })
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+}
+on_both_backends!(queries_find_profile_and_timeline_, queries_find_profile_and_timeline);
+
+async fn connector_state_cursors_leases_and_dead_letters(store: Store, _: &TestDb) {
+    store.set("telegram", "offset", b"41".to_vec()).await.unwrap();
+    store.set("telegram", "offset", b"42".to_vec()).await.unwrap();
+    assert_eq!(store.get("telegram", "offset").await.unwrap(), Some(b"42".to_vec()));
+    assert_eq!(store.get("shopify", "offset").await.unwrap(), None);
+    store.delete("telegram", "offset").await.unwrap();
+    assert_eq!(store.get("telegram", "offset").await.unwrap(), None);
+
+    let events = [message("p1", contact(&[email("poll@example.com")]), 1)];
+    store.ingest_polled("shop", &events, Some("cursor-1")).await.unwrap();
+    assert_eq!(store.cursor("shop").await.unwrap().as_deref(), Some("cursor-1"));
+    store.ingest_polled("shop", &[], None).await.unwrap();
+    assert_eq!(store.cursor("shop").await.unwrap().as_deref(), Some("cursor-1"));
+
+    assert!(store.acquire_lease("shop", "host-a", 60_000).await.unwrap());
+    assert!(!store.acquire_lease("shop", "host-b", 60_000).await.unwrap());
+    assert!(store.acquire_lease("shop", "host-a", 60_000).await.unwrap());
+    store.release_lease("shop", "host-a").await.unwrap();
+    assert!(store.acquire_lease("shop", "host-b", 1).await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert!(
+        store.acquire_lease("shop", "host-a", 60_000).await.unwrap(),
+        "an expired lease is taken over"
+    );
+
+    let request = serde_json::json!({"method": "POST", "body": "x"});
+    let id = store.add_dead_letter("shop", &request, "trapped").await.unwrap();
+    assert_eq!(store.dead_letters(true, 10).await.unwrap()[0].id, id);
+    store.record_replay(id, Err("still broken")).await.unwrap();
+    let letter = store.dead_letter(id).await.unwrap().unwrap();
+    assert_eq!(
+        (letter.attempts, letter.error.as_str(), letter.request["body"].as_str()),
+        (2, "still broken", Some("x"))
+    );
+    store.record_replay(id, Ok(())).await.unwrap();
+    assert!(store.dead_letters(true, 10).await.unwrap().is_empty());
+    assert_eq!(store.dead_letters(false, 10).await.unwrap().len(), 1);
+}
+on_both_backends!(
+    connector_state_cursors_leases_and_dead_letters_,
+    connector_state_cursors_leases_and_dead_letters
+);
