@@ -36,7 +36,7 @@ pub async fn postgres() -> Option<TestDb> {
     static CLEANED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     if !CLEANED.swap(true, std::sync::atomic::Ordering::SeqCst) {
         let stale: Vec<(String,)> = sqlx::query_as(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'switchboard_test_%'",
+            "SELECT CAST(datname AS TEXT) FROM pg_database WHERE datname LIKE 'switchboard_test_%'",
         )
         .fetch_all(&mut admin)
         .await
