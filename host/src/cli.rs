@@ -8,7 +8,6 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use serde_json::json;
-use switchboard::model::Capabilities;
 use switchboard::recorded::Recorded;
 use switchboard::runtime::{
     AllowedHost, CallError, ConnectorSettings, Limits, LoadedConnector, MemoryKv, Runtime,
@@ -28,9 +27,91 @@ pub struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Runs the server: webhooks, REST API, polling, hot reload.
+    Serve {
+        /// The config file.
+        #[arg(long, short = 'c', default_value = "switchboard.toml", env = "SWITCHBOARD_CONFIG")]
+        config: PathBuf,
+        /// Do not reload connectors when their files or the config change.
+        #[arg(long)]
+        no_watch: bool,
+    },
+    /// Applies the store's migrations and exits.
+    Migrate {
+        /// The config file (its `[store] url`).
+        #[arg(long, short = 'c', default_value = "switchboard.toml", env = "SWITCHBOARD_CONFIG")]
+        config: PathBuf,
+    },
+    /// Config file tools.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Inspect and try connector components.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Connectors of a running server.
+    Connectors {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: ConnectorsCommand,
+    },
+    /// Dead letters of a running server.
+    DeadLetters {
+        #[command(flatten)]
+        remote: Remote,
+        #[command(subcommand)]
+        command: DeadLettersCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Reports every problem of a config file with its line and column; exits 1 if any.
+    Check {
+        /// The config file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct Remote {
+    /// The server's address.
+    #[arg(
+        long,
+        global = true,
+        default_value = "http://127.0.0.1:8080",
+        env = "SWITCHBOARD_SERVER"
+    )]
+    server: String,
+    /// An admin API token.
+    #[arg(long, global = true, env = "SWITCHBOARD_ADMIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConnectorsCommand {
+    /// Lists connectors: version, state, requests, errors, last error, last poll.
+    List,
+    /// Reloads a connector from its plugin file.
+    Reload {
+        /// Connector id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeadLettersCommand {
+    /// Lists pending dead letters.
+    List {
+        /// Include replayed ones.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Replays one.
+    Replay {
+        /// Dead letter id.
+        id: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +157,14 @@ fn parse_key_value(value: &str) -> Result<(String, String), String> {
     }
 }
 
+/// Whether the config file of `serve` asks for JSON logs (`[server] log_format = "json"`); an
+/// unreadable file is reported later by `serve` itself.
+pub fn config_wants_json(args: &Args) -> bool {
+    let Command::Serve { config, .. } = &args.command else { return false };
+    switchboard::config::load(config, &switchboard::server::env_lookup)
+        .is_ok_and(|c| c.server.log_format == switchboard::config::LogFormat::Json)
+}
+
 /// Logs go to stderr so that stdout carries only the command's output.
 pub fn init_tracing(json: bool) {
     use tracing_subscriber::EnvFilter;
@@ -92,6 +181,53 @@ pub fn init_tracing(json: bool) {
 /// Runs the parsed command.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
+        Command::Serve { config, no_watch } => {
+            let config = switchboard::config::load(&config, &switchboard::server::env_lookup)?;
+            let server = switchboard::server::start(config, !no_watch).await?;
+            println!("switchboard listening on http://{}", server.address);
+            server.wait().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { config } => {
+            let config = switchboard::config::load(&config, &switchboard::server::env_lookup)?;
+            switchboard::server::open_store(&config)
+                .await
+                .context("failed to migrate the store")?;
+            println!("store at {} is up to date", redact_url(&config.store_url));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(ConfigCommand::Check { file }) => {
+            match switchboard::config::load(&file, &switchboard::server::env_lookup) {
+                Ok(config) => {
+                    println!("{}: ok ({} connector(s))", file.display(), config.connectors.len());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(error) => {
+                    eprintln!("{error}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Connectors { remote, command } => {
+            let (method, path) = match &command {
+                ConnectorsCommand::List => ("GET", "/admin/connectors".to_string()),
+                ConnectorsCommand::Reload { id } => {
+                    ("POST", format!("/admin/connectors/{id}/reload"))
+                }
+            };
+            admin(&remote, method, &path).await
+        }
+        Command::DeadLetters { remote, command } => {
+            let (method, path) = match &command {
+                DeadLettersCommand::List { all } => {
+                    ("GET", format!("/admin/dead-letters?all={all}"))
+                }
+                DeadLettersCommand::Replay { id } => {
+                    ("POST", format!("/admin/dead-letters/{id}/replay"))
+                }
+            };
+            admin(&remote, method, &path).await
+        }
         Command::Plugin(PluginCommand::Inspect { file, json }) => inspect(&file, json).await,
         Command::Plugin(PluginCommand::Test {
             file,
@@ -113,6 +249,34 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             };
             test(&file, &request, url.as_deref(), settings).await
         }
+    }
+}
+
+/// Calls the admin API and prints its JSON answer; exits 1 on an error answer.
+async fn admin(remote: &Remote, method: &str, path: &str) -> anyhow::Result<ExitCode> {
+    let answer =
+        switchboard::client::request(&remote.server, method, path, remote.token.as_deref(), None)
+            .await?;
+    let text = String::from_utf8_lossy(&answer.body);
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(json) => println!("{}", serde_json::to_string_pretty(&json)?),
+        Err(_) => println!("{text}"),
+    }
+    if answer.status == 401 {
+        eprintln!("hint: pass an admin token with --token or SWITCHBOARD_ADMIN_TOKEN");
+    }
+    Ok(if (200..300).contains(&answer.status) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// A store URL without its password.
+fn redact_url(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, rest)), Some(_)) if rest.contains('@') => {
+            let (credentials, host) = rest.rsplit_once('@').unwrap_or(("", rest));
+            let user = credentials.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -170,16 +334,9 @@ async fn inspect(file: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
         println!("version:       {}", manifest.version);
         println!("display name:  {}", manifest.display_name);
         println!("channels:      {}", manifest.channels.join(", "));
-        println!("capabilities:  {}", capability_names(manifest.capabilities).join(", "));
+        println!("capabilities:  {}", manifest.capabilities.names().join(", "));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn capability_names(caps: Capabilities) -> Vec<&'static str> {
-    [(caps.webhook, "webhook"), (caps.poll, "poll"), (caps.send, "send")]
-        .into_iter()
-        .filter_map(|(on, name)| on.then_some(name))
-        .collect()
 }
 
 async fn test(

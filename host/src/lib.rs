@@ -5,8 +5,15 @@
 //! what it returns, [`identity`] decides who the contact is, [`store`] keeps it.
 #![deny(missing_docs)]
 
+pub mod client;
+pub mod config;
+pub mod http;
 pub mod identity;
+pub mod metrics;
 pub mod model;
+pub mod poller;
 pub mod recorded;
+pub mod registry;
 pub mod runtime;
+pub mod server;
 pub mod store;

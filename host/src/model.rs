@@ -397,6 +397,16 @@ pub struct Capabilities {
     pub send: bool,
 }
 
+impl Capabilities {
+    /// The names of the capabilities it has: `webhook`, `poll`, `send`.
+    pub fn names(self) -> Vec<&'static str> {
+        [(self.webhook, "webhook"), (self.poll, "poll"), (self.send, "send")]
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+            .collect()
+    }
+}
+
 /// Who a connector is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {

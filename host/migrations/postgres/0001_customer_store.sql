@@ -12,8 +12,6 @@ CREATE TABLE customers (
     -- Set when the customer was merged into another: it is no longer live.
     merged_into BIGINT REFERENCES customers (id)
 );
-CREATE INDEX customers_live ON customers (merged_into);
-CREATE INDEX customers_name ON customers (lower(display_name));
 
 -- Identifiers: many per customer and per kind. `value` is the normalized form matched on.
 CREATE TABLE contact_points (

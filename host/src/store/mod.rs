@@ -9,6 +9,7 @@
 
 mod ingest;
 mod merge;
+mod outbound;
 mod query;
 mod state;
 
@@ -312,7 +313,7 @@ fn parse_url(url: &str) -> Result<(Backend, String), StoreError> {
 }
 
 /// Milliseconds since the Unix epoch, now.
-pub(crate) fn now_millis() -> i64 {
+pub fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

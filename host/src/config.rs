@@ -1,0 +1,579 @@
+//! `switchboard.toml`: what a company configures. Parsing reports every problem it finds with
+//! its line and column (unknown keys included), values may reference environment variables as
+//! `${NAME}`, and secrets never appear in `Debug` output.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::runtime::{AllowedHost, DEFAULT_DEADLINE, DEFAULT_MEMORY_LIMIT};
+use crate::store::IdentifierLimits;
+
+/// One problem in a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.line, self.column, self.message)
+    }
+}
+
+/// Why a config file was refused: every problem found, in file order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", render(path, problems))]
+pub struct ConfigError {
+    /// The file (for messages).
+    pub path: String,
+    /// The problems.
+    pub problems: Vec<Problem>,
+}
+
+fn render(path: &str, problems: &[Problem]) -> String {
+    let mut out = format!("{path}: {} problem(s)", problems.len());
+    for problem in problems {
+        out.push_str(&format!("\n  {path}:{problem}"));
+    }
+    out
+}
+
+/// A value that must not be printed: tokens, passwords, signing keys.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
+
+/// What an API token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// GET requests.
+    Read,
+    /// Everything.
+    Admin,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// JSON lines.
+    Json,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the file is; relative plugin paths are relative to its folder.
+    pub path: PathBuf,
+    /// `[server]`.
+    pub server: Server,
+    /// `[store]` url.
+    pub store_url: String,
+    /// `[identity]`.
+    pub identity: Identity,
+    /// `[runtime]`.
+    pub runtime: Runtime,
+    /// `[[api_token]]`.
+    pub api_tokens: Vec<(Secret, Role)>,
+    /// `[[connector]]`, in file order.
+    pub connectors: Vec<Connector>,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone)]
+pub struct Server {
+    /// Address to listen on.
+    pub listen: String,
+    /// The public base URL providers call (`https://crm.example.com`): connectors see
+    /// `{public_url}/hooks/{id}/…`, which signature schemes such as Twilio's sign.
+    pub public_url: Option<String>,
+    /// Largest webhook body accepted.
+    pub body_limit: usize,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+/// `[identity]`.
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    /// Region for phone numbers without a country code.
+    pub default_region: Option<String>,
+    /// Values that never identify anyone.
+    pub blocked: Vec<String>,
+    /// Per-kind sharing limits.
+    pub limits: IdentifierLimits,
+}
+
+/// `[runtime]`.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    /// Compiled-component cache; relative to the config file's folder.
+    pub cache_dir: PathBuf,
+    /// Where bundled connectors are found (`plugin = "telegram"`).
+    pub plugins_dir: Option<PathBuf>,
+    /// Instance pool size.
+    pub max_concurrent_calls: u32,
+}
+
+/// One `[[connector]]`.
+#[derive(Debug, Clone)]
+pub struct Connector {
+    /// Its id: the `/hooks/{id}` path and the key of its state.
+    pub id: String,
+    /// The component file.
+    pub plugin: PathBuf,
+    /// Whether it serves.
+    pub enabled: bool,
+    /// Where its outbound HTTP may go.
+    pub allowed_hosts: Vec<AllowedHost>,
+    /// How often to poll, if it polls.
+    pub poll_interval: Option<Duration>,
+    /// Memory cap of a call.
+    pub memory_limit: usize,
+    /// Deadline of a call.
+    pub deadline: Duration,
+    /// Its config table, environment references resolved.
+    pub config: BTreeMap<String, Secret>,
+}
+
+#[derive(Deserialize)]
+struct RawConfig {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    store: RawStore,
+    #[serde(default)]
+    identity: RawIdentity,
+    #[serde(default)]
+    runtime: RawRuntime,
+    #[serde(default, rename = "api_token")]
+    api_tokens: Vec<RawToken>,
+    #[serde(default, rename = "connector")]
+    connectors: Vec<RawConnector>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawServer {
+    listen: Option<Spanned<String>>,
+    public_url: Option<Spanned<String>>,
+    body_limit: Option<Spanned<String>>,
+    log_format: Option<LogFormat>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawStore {
+    url: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawIdentity {
+    default_region: Option<Spanned<String>>,
+    #[serde(default)]
+    blocked: Vec<String>,
+    #[serde(default)]
+    limits: IdentifierLimits,
+}
+
+#[derive(Deserialize, Default)]
+struct RawRuntime {
+    cache_dir: Option<String>,
+    plugins_dir: Option<String>,
+    max_concurrent_calls: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct RawToken {
+    token: Spanned<String>,
+    role: Role,
+}
+
+#[derive(Deserialize)]
+struct RawConnector {
+    id: Spanned<String>,
+    plugin: Spanned<String>,
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default)]
+    allowed_hosts: Vec<Spanned<String>>,
+    poll_interval: Option<Spanned<String>>,
+    memory_limit: Option<Spanned<String>>,
+    deadline: Option<Spanned<String>>,
+    #[serde(default)]
+    config: BTreeMap<String, Spanned<String>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Reads and validates a config file. `env` resolves `${NAME}` references (the process
+/// environment in production, a map in tests).
+pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        path: display.clone(),
+        problems: vec![Problem {
+            line: 0,
+            column: 0,
+            message: format!("cannot read the file: {e}"),
+        }],
+    })?;
+    parse(&text, path, env)
+}
+
+/// Validates config text; `path` locates relative paths and names the file in messages.
+pub fn parse(
+    text: &str,
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let mut checker = Checker { text, problems: Vec::new() };
+    let deserializer = toml::Deserializer::parse(text);
+    let mut unknown = Vec::new();
+    let raw: Option<RawConfig> = match deserializer {
+        Ok(deserializer) => {
+            match serde_ignored::deserialize(deserializer, |key| unknown.push(key.to_string())) {
+                Ok(raw) => Some(raw),
+                Err(error) => {
+                    let error: toml::de::Error = error;
+                    checker.at(error.span().unwrap_or(0..0), error.message().to_string());
+                    None
+                }
+            }
+        }
+        Err(error) => {
+            checker.at(error.span().unwrap_or(0..0), error.message().to_string());
+            None
+        }
+    };
+    for key in unknown {
+        let span = key_span(text, &key);
+        checker.at(span, format!("unknown key `{key}`"));
+    }
+    let config = raw.map(|raw| checker.validate(raw, path, env));
+    if !checker.problems.is_empty() || config.is_none() {
+        let mut problems = checker.problems;
+        problems.sort_by_key(|p| (p.line, p.column));
+        return Err(ConfigError { path: path.display().to_string(), problems });
+    }
+    Ok(config.expect("checked above"))
+}
+
+struct Checker<'a> {
+    text: &'a str,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn at(&mut self, span: Range<usize>, message: String) {
+        let before = &self.text[..span.start.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+        self.problems.push(Problem { line, column, message });
+    }
+
+    /// Resolves `${NAME}` references; `$$` is a literal `$`.
+    fn expand(&mut self, value: &Spanned<String>, env: &dyn Fn(&str) -> Option<String>) -> String {
+        let text = value.get_ref();
+        let mut out = String::new();
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            rest = &rest[i..];
+            if let Some(after) = rest.strip_prefix("$$") {
+                out.push('$');
+                rest = after;
+            } else if let Some(after) = rest.strip_prefix("${") {
+                match after.split_once('}') {
+                    Some((name, tail)) => {
+                        match env(name) {
+                            Some(value) => out.push_str(&value),
+                            None => self.at(
+                                value.span(),
+                                format!("environment variable `{name}` is not set"),
+                            ),
+                        }
+                        rest = tail;
+                    }
+                    None => {
+                        self.at(
+                            value.span(),
+                            "unterminated `${`; write `${NAME}`, or `$$` for a literal `$`".into(),
+                        );
+                        return out;
+                    }
+                }
+            } else {
+                out.push('$');
+                rest = &rest[1..];
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn validate(
+        &mut self,
+        raw: RawConfig,
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Config {
+        let base = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let listen = match raw.server.listen {
+            Some(listen) => {
+                if listen.get_ref().parse::<std::net::SocketAddr>().is_err() {
+                    self.at(
+                        listen.span(),
+                        format!(
+                            "listen `{}` is not an address such as 127.0.0.1:8080",
+                            listen.get_ref()
+                        ),
+                    );
+                }
+                listen.into_inner()
+            }
+            None => "127.0.0.1:8080".into(),
+        };
+        let public_url = raw.server.public_url.map(|url| {
+            let value = url.get_ref().trim_end_matches('/').to_string();
+            if !(value.starts_with("https://") || value.starts_with("http://"))
+                || value.parse::<http::Uri>().is_err()
+            {
+                self.at(
+                    url.span(),
+                    format!(
+                        "public_url `{value}` is not an http(s) URL such as https://crm.example.com"
+                    ),
+                );
+            }
+            value
+        });
+        let body_limit = match raw.server.body_limit {
+            Some(limit) => self.size(&limit).unwrap_or(1 << 20),
+            // Provider webhooks are small; inbound e-mail with attachments is the largest.
+            None => 1 << 20,
+        };
+        let store_url = match raw.store.url {
+            Some(url) => {
+                let value = self.expand(&url, env);
+                if !(value.starts_with("sqlite:")
+                    || value.starts_with("postgres://")
+                    || value.starts_with("postgresql://"))
+                {
+                    self.at(
+                        url.span(),
+                        format!(
+                            "store url `{}` is neither sqlite://FILE nor postgres://…",
+                            url.get_ref()
+                        ),
+                    );
+                }
+                value
+            }
+            None => "sqlite://switchboard.db".into(),
+        };
+        if let Some(region) = &raw.identity.default_region
+            && crate::identity::Normalizer::new(Some(region.get_ref()), &[]).is_err()
+        {
+            self.at(
+                region.span(),
+                format!(
+                    "default_region `{}` is not a two-letter country code such as FR",
+                    region.get_ref()
+                ),
+            );
+        }
+        let mut api_tokens = Vec::new();
+        for token in raw.api_tokens {
+            let value = self.expand(&token.token, env);
+            // A short token can be guessed.
+            if value.len() < 16
+                && !self.problems.iter().any(|p| p.message.contains("environment variable"))
+            {
+                self.at(token.token.span(), "token is shorter than 16 characters".into());
+            }
+            api_tokens.push((Secret(value), token.role));
+        }
+        let mut ids = BTreeSet::new();
+        let mut connectors = Vec::new();
+        for c in raw.connectors {
+            let id = c.id.get_ref().clone();
+            let valid_id = !id.is_empty()
+                && id.len() <= 64
+                && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !valid_id {
+                self.at(
+                    c.id.span(),
+                    format!(
+                        "connector id `{id}` must be 1 to 64 lower case letters, digits or `-`"
+                    ),
+                );
+            } else if !ids.insert(id.clone()) {
+                self.at(c.id.span(), format!("connector id `{id}` is used twice"));
+            }
+            let plugin = c.plugin.get_ref();
+            let plugin_path = if plugin.ends_with(".wasm") || plugin.contains('/') {
+                let p = PathBuf::from(plugin);
+                if p.is_absolute() { p } else { base.join(p.strip_prefix("./").unwrap_or(&p)) }
+            } else {
+                PathBuf::from(format!("{plugin}.wasm"))
+            };
+            let mut allowed_hosts = Vec::new();
+            for entry in &c.allowed_hosts {
+                match entry.get_ref().parse::<AllowedHost>() {
+                    Ok(host) => allowed_hosts.push(host),
+                    Err(error) => self.at(entry.span(), error.to_string()),
+                }
+            }
+            let poll_interval = c.poll_interval.as_ref().and_then(|v| self.duration(v));
+            let memory_limit =
+                c.memory_limit.as_ref().and_then(|v| self.size(v)).unwrap_or(DEFAULT_MEMORY_LIMIT);
+            let deadline =
+                c.deadline.as_ref().and_then(|v| self.duration(v)).unwrap_or(DEFAULT_DEADLINE);
+            let config =
+                c.config.iter().map(|(k, v)| (k.clone(), Secret(self.expand(v, env)))).collect();
+            connectors.push(Connector {
+                id,
+                plugin: plugin_path,
+                enabled: c.enabled,
+                allowed_hosts,
+                poll_interval,
+                memory_limit,
+                deadline,
+                config,
+            });
+        }
+        let runtime = Runtime {
+            cache_dir: base
+                .join(raw.runtime.cache_dir.unwrap_or_else(|| ".switchboard/cache".into())),
+            plugins_dir: raw.runtime.plugins_dir.map(|d| base.join(d)),
+            max_concurrent_calls: raw.runtime.max_concurrent_calls.unwrap_or(128),
+        };
+        Config {
+            path: path.to_path_buf(),
+            server: Server {
+                listen,
+                public_url,
+                body_limit,
+                log_format: raw.server.log_format.unwrap_or_default(),
+            },
+            store_url,
+            identity: Identity {
+                default_region: raw.identity.default_region.map(Spanned::into_inner),
+                blocked: raw.identity.blocked,
+                limits: raw.identity.limits,
+            },
+            runtime,
+            api_tokens,
+            connectors,
+        }
+    }
+
+    fn duration(&mut self, value: &Spanned<String>) -> Option<Duration> {
+        match humantime::parse_duration(value.get_ref()) {
+            Ok(d) if !d.is_zero() => Some(d),
+            _ => {
+                self.at(
+                    value.span(),
+                    format!("`{}` is not a duration such as 500ms, 30s or 5m", value.get_ref()),
+                );
+                None
+            }
+        }
+    }
+
+    fn size(&mut self, value: &Spanned<String>) -> Option<usize> {
+        match parse_size(value.get_ref()) {
+            Some(n) if n > 0 => Some(n),
+            _ => {
+                self.at(
+                    value.span(),
+                    format!("`{}` is not a size such as 512KiB or 64MiB", value.get_ref()),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// `64MiB`, `512KiB`, `1GiB`, `2MB`, `1000` (bytes).
+pub fn parse_size(text: &str) -> Option<usize> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: usize = number.parse().ok()?;
+    let multiplier: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "kb" => 1000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => return None,
+    };
+    number.checked_mul(multiplier)
+}
+
+/// Where the key at a serde path (`connector.1.enabeld`) is written, best effort.
+fn key_span(text: &str, path: &str) -> Range<usize> {
+    let Ok(document) = toml_edit::Document::parse(text) else { return 0..0 };
+    let mut table: &dyn toml_edit::TableLike = document.as_table();
+    let segments: Vec<&str> = path.split('.').collect();
+    let mut span = 0..0;
+    let mut i = 0;
+    while i < segments.len() {
+        let Some((key, item)) = table.get_key_value(segments[i]) else { break };
+        if let Some(s) = key.span() {
+            span = s;
+        }
+        i += 1;
+        match item {
+            toml_edit::Item::ArrayOfTables(array) => {
+                let Some(next) = segments
+                    .get(i)
+                    .and_then(|s| s.parse::<usize>().ok())
+                    .and_then(|n| array.get(n))
+                else {
+                    break;
+                };
+                table = next;
+                i += 1;
+            }
+            other => match other.as_table_like() {
+                Some(next) => table = next,
+                None => break,
+            },
+        }
+    }
+    span
+}

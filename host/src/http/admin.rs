@@ -1,0 +1,106 @@
+//! The admin API: connectors (state, reload, enable, disable) and dead letters (list, replay).
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiError, AppState, process_webhook};
+use crate::model::HttpRequest;
+use crate::registry::ReloadError;
+
+/// Every connector: plugin version, state, requests, errors, last error, last poll.
+#[utoipa::path(get, path = "/admin/connectors", responses((status = 200, description = "Connectors")))]
+pub async fn list_connectors(State(state): State<AppState>) -> Json<Value> {
+    let connectors: Vec<_> = state.registry.all().iter().map(|slot| slot.status()).collect();
+    Json(json!({ "connectors": connectors }))
+}
+
+/// Reloads a connector from its plugin file; a broken file leaves the old version serving.
+#[utoipa::path(post, path = "/admin/connectors/{id}/reload", params(("id" = String, Path)),
+    responses((status = 200, body = crate::registry::ReloadReport), (status = 422, body = super::error::ErrorBody)))]
+pub async fn reload(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    match state.registry.reload(&id).await {
+        Ok(report) => Ok(Json(serde_json::to_value(report).unwrap_or_default())),
+        Err(error @ ReloadError::Unknown(_)) => Err(ApiError::NotFound(error.to_string())),
+        Err(error @ ReloadError::Refused { .. }) => Err(ApiError::Unprocessable(error.to_string())),
+    }
+}
+
+/// Starts serving a connector again.
+#[utoipa::path(post, path = "/admin/connectors/{id}/enable", params(("id" = String, Path)), responses((status = 200, description = "Enabled")))]
+pub async fn enable(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    switch(&state, &id, true)
+}
+
+/// Stops serving a connector (its webhooks answer 503, so providers retry later).
+#[utoipa::path(post, path = "/admin/connectors/{id}/disable", params(("id" = String, Path)), responses((status = 200, description = "Disabled")))]
+pub async fn disable(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    switch(&state, &id, false)
+}
+
+fn switch(state: &AppState, id: &str, enabled: bool) -> Result<Json<Value>, ApiError> {
+    if !state.registry.set_enabled(id, enabled) {
+        return Err(ApiError::NotFound(format!("no connector `{id}`")));
+    }
+    Ok(Json(json!({ "id": id, "enabled": enabled })))
+}
+
+/// `GET /admin/dead-letters` parameters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DeadLetterParams {
+    /// Include replayed ones (default: only pending).
+    all: Option<bool>,
+    /// At most this many (default 100).
+    limit: Option<u32>,
+}
+
+/// Requests a connector failed on, newest first.
+#[utoipa::path(get, path = "/admin/dead-letters", params(DeadLetterParams), responses((status = 200, description = "Dead letters")))]
+pub async fn dead_letters(
+    State(state): State<AppState>,
+    Query(p): Query<DeadLetterParams>,
+) -> Result<Json<Value>, ApiError> {
+    let letters = state.store.dead_letters(!p.all.unwrap_or(false), p.limit.unwrap_or(100)).await?;
+    Ok(Json(json!({ "dead_letters": letters })))
+}
+
+/// Runs a dead letter through its connector again (after a fix).
+#[utoipa::path(post, path = "/admin/dead-letters/{id}/replay", params(("id" = i64, Path)),
+    responses((status = 200, description = "Replayed"), (status = 502, body = super::error::ErrorBody)))]
+pub async fn replay(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let letter = state
+        .store
+        .dead_letter(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("dead letter {id} not found")))?;
+    if letter.replayed_at.is_some() {
+        return Err(ApiError::Conflict(format!("dead letter {id} was already replayed")));
+    }
+    let request: HttpRequest = serde_json::from_value(letter.request).map_err(|e| {
+        ApiError::Internal(format!("dead letter {id} holds an unreadable request: {e}"))
+    })?;
+    match process_webhook(&state, &letter.connector_id, request, false).await {
+        Ok(response) => {
+            state.store.record_replay(id, Ok(())).await?;
+            Ok(Json(json!({ "id": id, "replayed": true, "status": response.status })))
+        }
+        Err(error) => {
+            let message = error.to_string();
+            state.store.record_replay(id, Err(&message)).await?;
+            Err(ApiError::BadGateway(format!("replay of dead letter {id} failed: {message}")))
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! `switchboard serve`: the store, the runtime, the connectors, the HTTP server, the poller and
+//! the file watcher, wired together, with graceful shutdown.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::Watcher;
+
+use crate::config::{self, Config};
+use crate::http::{self, AppState};
+use crate::metrics::Metrics;
+use crate::registry::Registry;
+use crate::runtime::{Runtime, RuntimeConfig};
+use crate::store::{Store, StoreConfig};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The config file is invalid.
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    /// The store could not be opened.
+    #[error("failed to open the store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    /// The runtime could not start.
+    #[error("failed to start the plugin runtime: {0}")]
+    Runtime(#[from] crate::runtime::LoadError),
+    /// The address could not be bound.
+    #[error("failed to listen on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A running server.
+pub struct Server {
+    /// The address it listens on (useful with port 0).
+    pub address: SocketAddr,
+    /// Shared state (store, registry, metrics).
+    pub state: AppState,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Stops accepting, finishes requests in flight, stops the poller, closes the store.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Waits until the server stops (after a signal).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// The environment, for `${NAME}` references in the config.
+pub fn env_lookup(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Where bundled connectors are: `[runtime] plugins_dir`, else `$SWITCHBOARD_PLUGINS_DIR`, else
+/// `plugins/` beside the binary, else the folder this build put them in.
+pub fn plugins_dir(config: &Config) -> Option<PathBuf> {
+    if let Some(dir) = &config.runtime.plugins_dir {
+        return Some(dir.clone());
+    }
+    if let Some(dir) = std::env::var_os("SWITCHBOARD_PLUGINS_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let beside =
+        std::env::current_exe().ok().and_then(|exe| exe.parent().map(|d| d.join("plugins")));
+    if let Some(dir) = beside.filter(|d| d.is_dir()) {
+        return Some(dir);
+    }
+    option_env!("SWITCHBOARD_BUNDLED_PLUGINS_DIR").map(PathBuf::from)
+}
+
+/// Opens the store a config names.
+pub async fn open_store(config: &Config) -> Result<Store, crate::store::StoreError> {
+    Store::open(&StoreConfig {
+        url: config.store_url.clone(),
+        default_region: config.identity.default_region.clone(),
+        blocked: config.identity.blocked.clone(),
+        limits: config.identity.limits,
+        ..StoreConfig::default()
+    })
+    .await
+}
+
+/// Starts everything `config` describes; `watch` enables hot reload on file changes.
+pub async fn start(config: Config, watch: bool) -> Result<Server, ServeError> {
+    let store = open_store(&config).await?;
+    let runtime = Runtime::new(
+        RuntimeConfig {
+            cache_dir: Some(config.runtime.cache_dir.clone()),
+            max_concurrent_calls: config.runtime.max_concurrent_calls,
+            ..RuntimeConfig::default()
+        },
+        Arc::new(store.clone()),
+    )?;
+    let registry = Arc::new(Registry::new(runtime, plugins_dir(&config)));
+    for problem in registry.apply(&config.connectors).await {
+        tracing::error!("{problem}");
+    }
+    let state = AppState {
+        store: store.clone(),
+        registry: registry.clone(),
+        metrics: Arc::new(Metrics::default()),
+        tokens: Arc::new(config.api_tokens.clone()),
+        public_url: config.server.public_url.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind(&config.server.listen)
+        .await
+        .map_err(|source| ServeError::Bind { address: config.server.listen.clone(), source })?;
+    let address = listener
+        .local_addr()
+        .map_err(|source| ServeError::Bind { address: config.server.listen.clone(), source })?;
+    tracing::info!(%address, connectors = registry.all().len(), "switchboard listening");
+    let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+    let poller = tokio::spawn(crate::poller::run(
+        state.clone(),
+        crate::poller::holder_name(),
+        shutdown_rx.clone(),
+    ));
+    let watcher =
+        watch.then(|| spawn_watcher(config.path.clone(), registry.clone(), shutdown_rx.clone()));
+    let app = http::app(state.clone(), config.server.body_limit);
+    let mut stop = shutdown_rx.clone();
+    let task = tokio::spawn(async move {
+        let signal = async move {
+            tokio::select! {
+                _ = stop.changed() => {}
+                _ = termination() => tracing::info!("shutting down: finishing requests in flight"),
+            }
+        };
+        if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(signal).await {
+            tracing::error!(%error, "server error");
+        }
+        let _ = poller.await;
+        if let Some(watcher) = watcher {
+            watcher.abort();
+        }
+        store.close().await;
+        tracing::info!("stopped");
+    });
+    Ok(Server { address, state, shutdown, task })
+}
+
+async fn termination() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// How long file events are collected before acting: editors and `cp` write in several steps.
+const DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// Reloads connectors when their plugin files change, and applies the config file when it
+/// changes (new connectors start, removed ones stop, changed ones reload).
+fn spawn_watcher(
+    config_path: PathBuf,
+    registry: Arc<Registry>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
+        let mut watcher = match notify::recommended_watcher(
+            move |event: notify::Result<notify::Event>| {
+                if let Ok(event) = event
+                    && (event.kind.is_create() || event.kind.is_modify())
+                {
+                    for path in event.paths {
+                        let _ = tx.send(path);
+                    }
+                }
+            },
+        ) {
+            Ok(watcher) => watcher,
+            Err(error) => {
+                tracing::warn!(%error, "file watching unavailable: reload through the admin API");
+                return;
+            }
+        };
+        let mut watched: BTreeSet<PathBuf> = BTreeSet::new();
+        let mut watch_dirs = |watcher: &mut notify::RecommendedWatcher, registry: &Registry| {
+            let mut dirs: BTreeSet<PathBuf> =
+                registry.plugin_files().into_iter().filter_map(|(_, p)| dir_of(&p)).collect();
+            dirs.extend(dir_of(&config_path));
+            for dir in dirs {
+                if watched.insert(dir.clone())
+                    && let Err(error) = watcher.watch(&dir, notify::RecursiveMode::NonRecursive)
+                {
+                    tracing::warn!(dir = %dir.display(), %error, "cannot watch folder");
+                }
+            }
+        };
+        watch_dirs(&mut watcher, &registry);
+        loop {
+            let first = tokio::select! {
+                path = rx.recv() => match path { Some(path) => path, None => return },
+                _ = shutdown.changed() => return,
+            };
+            tokio::time::sleep(DEBOUNCE).await;
+            let mut changed = BTreeSet::from([first]);
+            while let Ok(path) = rx.try_recv() {
+                changed.insert(path);
+            }
+            let changed: BTreeSet<PathBuf> = changed.iter().map(|p| canonical(p)).collect();
+            if changed.contains(&canonical(&config_path)) {
+                match config::load(&config_path, &env_lookup) {
+                    Ok(config) => {
+                        tracing::info!(path = %config_path.display(), "config changed: applying");
+                        for problem in registry.apply(&config.connectors).await {
+                            tracing::error!("{problem}");
+                        }
+                        watch_dirs(&mut watcher, &registry);
+                    }
+                    Err(error) => tracing::error!(
+                        "config changed but is invalid, keeping the running one: {error}"
+                    ),
+                }
+                continue;
+            }
+            for (id, plugin) in registry.plugin_files() {
+                if changed.contains(&canonical(&plugin)) {
+                    tracing::info!(connector = %id, path = %plugin.display(), "plugin file changed: reloading");
+                    if let Err(error) = registry.reload(&id).await {
+                        tracing::error!("{error}");
+                    }
+                }
+            }
+        }
+    })
+}
+
+fn dir_of(path: &Path) -> Option<PathBuf> {
+    let dir = path.parent()?;
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    Some(canonical(dir))
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}

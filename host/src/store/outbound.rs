@@ -1,0 +1,220 @@
+//! What sending and reporting need from the store: how a customer can be reached, recording an
+//! outbound message on the timeline, and per-connector statistics.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Store, StoreError, now_millis, write_tx};
+use crate::model::{Identifier, Interaction};
+
+/// How a customer can be reached.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reach {
+    /// Every identifier of the customer, strongest first: external ids (`namespace`, `value`),
+    /// e-mails, phones.
+    pub identifiers: Vec<Identifier>,
+    /// Connectors the customer wrote in through, most recent first.
+    pub inbound_connectors: Vec<String>,
+}
+
+/// The conversation to continue on a connector.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Thread {
+    /// The latest thread id.
+    pub thread_id: Option<String>,
+    /// The latest inbound message's provider id, to answer.
+    pub in_reply_to: Option<String>,
+    /// Provider ids of the thread, oldest first.
+    pub references: Vec<String>,
+}
+
+/// Figures of one connector.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConnectorStats {
+    /// Live customers with at least one record through it.
+    pub customers: i64,
+    /// Interactions.
+    pub interactions: i64,
+    /// Orders.
+    pub orders: i64,
+    /// Revenue per currency (minor units), paid and later statuses.
+    pub revenue: BTreeMap<String, i64>,
+    /// Automatic merges its events caused.
+    pub merges: i64,
+}
+
+/// Figures of the whole store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Live customers.
+    pub customers: i64,
+    /// Merges in effect (not undone).
+    pub merges: i64,
+    /// Per connector id.
+    pub connectors: BTreeMap<String, ConnectorStats>,
+}
+
+impl Store {
+    /// The identifiers and inbound channels of a live customer.
+    pub async fn reach(&self, customer: i64) -> Result<Reach, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let (merged,): (Option<i64>,) =
+            sqlx::query_as("SELECT merged_into FROM customers WHERE id = $1")
+                .bind(customer)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or(StoreError::CustomerNotFound(customer))?;
+        if merged.is_some() {
+            return Err(StoreError::CustomerNotFound(customer));
+        }
+        let points: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT kind, value, MIN(raw) FROM contact_points WHERE customer_id = $1 GROUP BY kind, value \
+             ORDER BY CASE kind WHEN 'external' THEN 0 WHEN 'email' THEN 1 ELSE 2 END, MAX(last_seen) DESC, value",
+        )
+        .bind(customer)
+        .fetch_all(&mut *conn)
+        .await?;
+        let identifiers = points
+            .into_iter()
+            .map(|(kind, value, _)| match kind.as_str() {
+                "external" => {
+                    let (namespace, id) = value.rsplit_once(':').unwrap_or(("", value.as_str()));
+                    Identifier::External { namespace: namespace.into(), value: id.into() }
+                }
+                "email" => Identifier::Email { value },
+                _ => Identifier::Phone { value },
+            })
+            .collect();
+        let inbound: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT connector_id, MAX(occurred_at) FROM interactions WHERE customer_id = $1 AND direction = 'inbound' \
+             GROUP BY connector_id ORDER BY MAX(occurred_at) DESC, connector_id",
+        )
+        .bind(customer)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(Reach { identifiers, inbound_connectors: inbound.into_iter().map(|(c, _)| c).collect() })
+    }
+
+    /// The latest conversation of `customer` on `connector`.
+    pub async fn thread(&self, customer: i64, connector: &str) -> Result<Thread, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let latest: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT thread_id FROM interactions WHERE customer_id = $1 AND connector_id = $2 \
+             ORDER BY occurred_at DESC, id DESC LIMIT 1",
+        )
+        .bind(customer)
+        .bind(connector)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some((Some(thread_id),)) = latest else { return Ok(Thread::default()) };
+        let messages: Vec<(String, String)> = sqlx::query_as(
+            "SELECT provider_id, direction FROM interactions WHERE customer_id = $1 AND connector_id = $2 \
+             AND thread_id = $3 ORDER BY occurred_at, id",
+        )
+        .bind(customer)
+        .bind(connector)
+        .bind(&thread_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let in_reply_to =
+            messages.iter().rev().find(|(_, d)| d == "inbound").map(|(id, _)| id.clone());
+        Ok(Thread {
+            thread_id: Some(thread_id),
+            in_reply_to,
+            references: messages.into_iter().map(|(id, _)| id).collect(),
+        })
+    }
+
+    /// Records a message the company sent to `customer` through `connector`.
+    pub async fn record_outbound(
+        &self,
+        customer: i64,
+        connector: &str,
+        interaction: &Interaction,
+    ) -> Result<i64, StoreError> {
+        write_tx!(self, |tx| {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO interactions (customer_id, linked_by, kind, direction, channel, thread_id, subject, body, \
+                 status, attachments, attributes, content_hash, connector_id, provider_id, occurred_at, created_at) \
+                 VALUES ($1, 'sent by an operator', 'message', 'outbound', $2, $3, $4, $5, $6, '[]', '[]', '', $7, $8, $9, $10) \
+                 RETURNING id",
+            )
+            .bind(customer)
+            .bind(&interaction.channel)
+            .bind(&interaction.thread_id)
+            .bind(&interaction.subject)
+            .bind(&interaction.text)
+            .bind(&interaction.status)
+            .bind(connector)
+            .bind(&interaction.provider_id)
+            .bind(interaction.occurred_at)
+            .bind(now_millis())
+            .fetch_one(&mut **tx)
+            .await?;
+            Ok(id)
+        })
+    }
+
+    /// Customers, records, revenue and merges, per connector.
+    pub async fn stats(&self) -> Result<Stats, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let (customers,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM customers WHERE merged_into IS NULL")
+                .fetch_one(&mut *conn)
+                .await?;
+        let (merges,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM merges WHERE undone_at IS NULL")
+                .fetch_one(&mut *conn)
+                .await?;
+        let mut stats = Stats { customers, merges, connectors: BTreeMap::new() };
+        let per_connector: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT connector_id, COUNT(DISTINCT customer_id) FROM ( \
+               SELECT connector_id, customer_id FROM interactions UNION ALL SELECT connector_id, customer_id FROM orders \
+               UNION ALL SELECT connector_id, customer_id FROM shipments WHERE customer_id IS NOT NULL \
+               UNION ALL SELECT connector_id, customer_id FROM consents UNION ALL SELECT connector_id, customer_id FROM contact_events \
+             ) AS records GROUP BY connector_id",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for (connector, count) in per_connector {
+            stats.connectors.entry(connector).or_default().customers = count;
+        }
+        let interactions: Vec<(String, i64)> =
+            sqlx::query_as("SELECT connector_id, COUNT(*) FROM interactions GROUP BY connector_id")
+                .fetch_all(&mut *conn)
+                .await?;
+        for (connector, count) in interactions {
+            stats.connectors.entry(connector).or_default().interactions = count;
+        }
+        let orders: Vec<(String, i64)> =
+            sqlx::query_as("SELECT connector_id, COUNT(*) FROM orders GROUP BY connector_id")
+                .fetch_all(&mut *conn)
+                .await?;
+        for (connector, count) in orders {
+            stats.connectors.entry(connector).or_default().orders = count;
+        }
+        let revenue: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT connector_id, currency, CAST(SUM(total_minor) AS BIGINT) FROM orders \
+             WHERE status IN ('paid', 'processing', 'shipped', 'delivered', 'completed') GROUP BY connector_id, currency",
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for (connector, currency, amount) in revenue {
+            stats.connectors.entry(connector).or_default().revenue.insert(currency, amount);
+        }
+        let auto: Vec<(String,)> =
+            sqlx::query_as("SELECT reason FROM merges WHERE undone_at IS NULL AND actor = 'auto'")
+                .fetch_all(&mut *conn)
+                .await?;
+        for (reason,) in auto {
+            // Reasons end with "(event {id} from {connector})".
+            if let Some(connector) = reason.rsplit(" from ").next().map(|r| r.trim_end_matches(')'))
+                && let Some(entry) = stats.connectors.get_mut(connector)
+            {
+                entry.merges += 1;
+            }
+        }
+        Ok(stats)
+    }
+}
