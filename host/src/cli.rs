@@ -35,6 +35,10 @@ enum Command {
         /// Do not reload connectors when their files or the config change.
         #[arg(long)]
         no_watch: bool,
+        /// After starting, send the recorded requests (`*.http`) in this folder to the server
+        /// over HTTP, in name order, and print the customers they produced.
+        #[arg(long)]
+        demo: Option<PathBuf>,
     },
     /// Applies the store's migrations and exits.
     Migrate {
@@ -181,10 +185,13 @@ pub fn init_tracing(json: bool) {
 /// Runs the parsed command.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
-        Command::Serve { config, no_watch } => {
+        Command::Serve { config, no_watch, demo } => {
             let config = switchboard::config::load(&config, &switchboard::server::env_lookup)?;
             let server = switchboard::server::start(config, !no_watch).await?;
             println!("switchboard listening on http://{}", server.address);
+            if let Some(dir) = demo {
+                replay_demo(&server, &dir).await?;
+            }
             server.wait().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -250,6 +257,64 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             test(&file, &request, url.as_deref(), settings).await
         }
     }
+}
+
+/// Sends every recorded request in `dir` to the running server over real HTTP, then prints the
+/// customers the store now holds, with their channels and timelines.
+async fn replay_demo(server: &switchboard::server::Server, dir: &Path) -> anyhow::Result<()> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("failed to read the demo folder {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "http"))
+        .collect();
+    files.sort();
+    let base = format!("http://{}", server.address);
+    println!("\nreplaying {} recorded provider request(s) from {}:", files.len(), dir.display());
+    for file in &files {
+        let recorded = Recorded::parse(&std::fs::read(file)?)
+            .with_context(|| format!("{} is not a recorded request", file.display()))?;
+        let path = match recorded.target.split_once("://") {
+            Some((_, rest)) => {
+                rest.find('/').map(|i| rest[i..].to_string()).unwrap_or_else(|| "/".into())
+            }
+            None => recorded.target.clone(),
+        };
+        let headers: Vec<(&str, &str)> = recorded
+            .headers
+            .iter()
+            .filter(|(n, _)| {
+                !n.eq_ignore_ascii_case("host") && !n.eq_ignore_ascii_case("content-length")
+            })
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let answer =
+            switchboard::client::send(&base, &recorded.method, &path, &headers, &recorded.body)
+                .await?;
+        let name = file.file_name().unwrap_or_default().to_string_lossy();
+        println!("  {name}: {} {path} -> {}", recorded.method, answer.status);
+    }
+    let store = &server.state.store;
+    let customers = store
+        .find_customers(&switchboard::store::CustomerQuery { limit: 20, ..Default::default() })
+        .await?;
+    println!("\n{} customer(s) in the store:", customers.len());
+    for customer in customers {
+        let profile = store.profile(customer.id).await?;
+        let timeline = store.timeline(customer.id, None, 200).await?;
+        println!(
+            "  #{} {} | emails {:?} | phones {:?} | channels {:?} | {} timeline entries",
+            customer.id,
+            customer.display_name.as_deref().unwrap_or("(no name)"),
+            customer.emails,
+            customer.phones,
+            profile.channels,
+            timeline.entries.len()
+        );
+    }
+    println!(
+        "\nthe API is at {base}/api (token: $SWITCHBOARD_ADMIN_TOKEN), its OpenAPI document at {base}/api/openapi.json"
+    );
+    Ok(())
 }
 
 /// Calls the admin API and prints its JSON answer; exits 1 on an error answer.

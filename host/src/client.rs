@@ -45,18 +45,38 @@ pub async fn request(
     token: Option<&str>,
     body: Option<&serde_json::Value>,
 ) -> Result<Answer, ClientError> {
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let mut headers: Vec<(&str, &str)> = vec![("Accept", "application/json")];
+    if let Some(bearer) = &bearer {
+        headers.push(("Authorization", bearer));
+    }
+    if body.is_some() {
+        headers.push(("Content-Type", "application/json"));
+    }
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    send(server, method, path, &headers, payload.as_bytes()).await
+}
+
+/// Sends any request: `headers` as given, `body` as raw bytes (a Content-Length is added).
+pub async fn send(
+    server: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Answer, ClientError> {
     let timeout = Duration::from_secs(60);
-    tokio::time::timeout(timeout, send(server, method, path, token, body))
+    tokio::time::timeout(timeout, exchange(server, method, path, headers, body))
         .await
         .map_err(|_| ClientError::Timeout(timeout))?
 }
 
-async fn send(
+async fn exchange(
     server: &str,
     method: &str,
     path: &str,
-    token: Option<&str>,
-    body: Option<&serde_json::Value>,
+    headers: &[(&str, &str)],
+    body: &[u8],
 ) -> Result<Answer, ClientError> {
     let authority = server
         .strip_prefix("http://")
@@ -66,20 +86,15 @@ async fn send(
     let mut stream = tokio::net::TcpStream::connect(authority)
         .await
         .map_err(|source| ClientError::Connect { address: authority.to_string(), source })?;
-    let payload = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nAccept: application/json\r\n"
-    );
-    if let Some(token) = token {
-        head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
     }
-    if body.is_some() {
-        head.push_str("Content-Type: application/json\r\n");
-    }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", payload.len()));
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
     let io = |source| ClientError::Connect { address: authority.to_string(), source };
     stream.write_all(head.as_bytes()).await.map_err(io)?;
-    stream.write_all(payload.as_bytes()).await.map_err(io)?;
+    stream.write_all(body).await.map_err(io)?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.map_err(io)?;
     let split = raw
@@ -97,6 +112,13 @@ async fn send(
         body = dechunk(&body).ok_or_else(|| ClientError::Malformed("bad chunked body".into()))?;
     }
     Ok(Answer { status, body })
+}
+
+impl Answer {
+    /// The body as JSON (`Null` if it is not JSON).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
 }
 
 fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {

@@ -132,5 +132,8 @@ pub fn holder_name() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "host".into());
-    format!("{host}:{}:{}", std::process::id(), crate::store::now_millis())
+    // Several servers may run in one process (tests): a counter keeps their names apart.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{host}:{}:{}:{n}", std::process::id(), crate::store::now_millis())
 }

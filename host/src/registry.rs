@@ -326,11 +326,21 @@ fn same_entry(a: &config::Connector, b: &config::Connector) -> bool {
         && a.poll_interval == b.poll_interval
 }
 
-/// A plugin path as configured, or a bundled name (`telegram` → `{plugins_dir}/telegram.wasm`).
+/// A plugin path as configured, or a bundled name (`telegram` → `{plugins_dir}/telegram.wasm`,
+/// or the file cargo names after its crate: `switchboard_plugin_telegram.wasm`).
 pub fn resolve_plugin(plugin: &Path, plugins_dir: Option<&Path>) -> PathBuf {
     let bundled = plugin.components().count() == 1 && !plugin.is_absolute();
     match (bundled, plugins_dir) {
-        (true, Some(dir)) => dir.join(plugin),
+        (true, Some(dir)) => {
+            let file = plugin.to_string_lossy();
+            let stem = file.trim_end_matches(".wasm").replace('-', "_");
+            let candidates = [
+                dir.join(plugin),
+                dir.join(format!("switchboard_plugin_{stem}.wasm")),
+                dir.join(format!("switchboard_example_{stem}.wasm")),
+            ];
+            candidates.iter().find(|p| p.exists()).cloned().unwrap_or_else(|| candidates[0].clone())
+        }
         _ => plugin.to_path_buf(),
     }
 }

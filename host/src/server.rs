@@ -176,36 +176,36 @@ async fn termination() {
 const DEBOUNCE: Duration = Duration::from_millis(300);
 
 /// Reloads connectors when their plugin files change, and applies the config file when it
-/// changes (new connectors start, removed ones stop, changed ones reload).
+/// changes (new connectors start, removed ones stop, changed ones reload). The folders are
+/// watched before this returns, so no change made after `start` is missed.
 fn spawn_watcher(
     config_path: PathBuf,
     registry: Arc<Registry>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
-        let mut watcher = match notify::recommended_watcher(
-            move |event: notify::Result<notify::Event>| {
-                if let Ok(event) = event
-                    && (event.kind.is_create() || event.kind.is_modify())
-                {
-                    for path in event.paths {
-                        let _ = tx.send(path);
-                    }
-                }
-            },
-        ) {
-            Ok(watcher) => watcher,
-            Err(error) => {
-                tracing::warn!(%error, "file watching unavailable: reload through the admin API");
-                return;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<PathBuf>();
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && (event.kind.is_create() || event.kind.is_modify())
+        {
+            for path in event.paths {
+                let _ = tx.send(path);
             }
-        };
-        let mut watched: BTreeSet<PathBuf> = BTreeSet::new();
-        let mut watch_dirs = |watcher: &mut notify::RecommendedWatcher, registry: &Registry| {
+        }
+    });
+    let mut watcher = match watcher {
+        Ok(watcher) => watcher,
+        Err(error) => {
+            tracing::warn!(%error, "file watching unavailable: reload through the admin API");
+            return tokio::spawn(async {});
+        }
+    };
+    let mut watched: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut watch_dirs =
+        move |watcher: &mut notify::RecommendedWatcher, registry: &Registry, config: &Path| {
             let mut dirs: BTreeSet<PathBuf> =
                 registry.plugin_files().into_iter().filter_map(|(_, p)| dir_of(&p)).collect();
-            dirs.extend(dir_of(&config_path));
+            dirs.extend(dir_of(config));
             for dir in dirs {
                 if watched.insert(dir.clone())
                     && let Err(error) = watcher.watch(&dir, notify::RecursiveMode::NonRecursive)
@@ -214,7 +214,8 @@ fn spawn_watcher(
                 }
             }
         };
-        watch_dirs(&mut watcher, &registry);
+    watch_dirs(&mut watcher, &registry, &config_path);
+    tokio::spawn(async move {
         loop {
             let first = tokio::select! {
                 path = rx.recv() => match path { Some(path) => path, None => return },
@@ -233,7 +234,7 @@ fn spawn_watcher(
                         for problem in registry.apply(&config.connectors).await {
                             tracing::error!("{problem}");
                         }
-                        watch_dirs(&mut watcher, &registry);
+                        watch_dirs(&mut watcher, &registry, &config_path);
                     }
                     Err(error) => tracing::error!(
                         "config changed but is invalid, keeping the running one: {error}"

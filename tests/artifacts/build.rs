@@ -19,6 +19,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("WRONG_WIT", "guest-wrong-wit"),
     ("NOT_A_CONNECTOR", "guest-not-a-connector"),
     ("BENCH_JSON", "guest-bench-json"),
+    ("SIGNED", "guest-signed"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";
