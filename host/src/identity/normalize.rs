@@ -189,6 +189,9 @@ impl Normalizer {
         if value.chars().filter(char::is_ascii_digit).count() < 5 {
             return None;
         }
+        // `+33 (0)6 …`: the national trunk prefix written inside an international number.
+        let value = if value.starts_with('+') { value.replace("(0)", "") } else { value.to_string() };
+        let value = value.as_str();
         // `00` is the international prefix in most of the world.
         let value = match value.strip_prefix("00") {
             Some(rest) if self.region.is_none() => format!("+{rest}"),
