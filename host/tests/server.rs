@@ -168,6 +168,18 @@ async fn a_signed_webhook_becomes_a_customer_visible_through_the_api() {
     let stats = get(&server, "/api/stats", READER).await.json();
     assert_eq!(stats["customers"], 1);
     assert_eq!(stats["connectors"]["signed"]["interactions"], 1);
+    let metrics = String::from_utf8(
+        client::request(&base(&server), "GET", "/metrics", None, None).await.unwrap().body,
+    )
+    .unwrap();
+    for expected in [
+        "switchboard_connector_calls_total{connector=\"signed\",call=\"webhook\",outcome=\"ok\"} 2",
+        "switchboard_connector_calls_total{connector=\"signed\",call=\"webhook\",outcome=\"rejected\"} 2",
+        "switchboard_events_total{connector=\"signed\",kind=\"interaction\"} 2",
+        "switchboard_store_commit_seconds_count 2",
+    ] {
+        assert!(metrics.contains(expected), "{expected} not in\n{metrics}");
+    }
     server.shutdown().await;
 }
 
@@ -311,6 +323,19 @@ async fn failures_go_to_dead_letters_and_replay_after_a_fix() {
     assert!(letter["error"].as_str().unwrap().contains("trapped"), "{letter}");
     assert_eq!(letter["request"]["url"], "https://crm.example.com/hooks/flaky/x?y=1");
     let id = letter["id"].as_i64().unwrap();
+    // The CLI shows the same through the admin API.
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(args)
+            .args(["--server", &base(&server), "--token", ADMIN])
+            .output()
+            .unwrap()
+    };
+    let listed = cli(&["dead-letters", "list"]);
+    assert!(listed.status.success());
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("\"connector_id\": \"flaky\""));
+    let connectors = cli(&["connectors", "list"]);
+    assert!(String::from_utf8_lossy(&connectors.stdout).contains("\"id\": \"signed\""));
     // Replaying before the fix fails again and keeps it.
     assert_eq!(
         post(&server, &format!("/admin/dead-letters/{id}/replay"), ADMIN, json!({})).await.status,

@@ -190,7 +190,8 @@ impl Normalizer {
             return None;
         }
         // `+33 (0)6 …`: the national trunk prefix written inside an international number.
-        let value = if value.starts_with('+') { value.replace("(0)", "") } else { value.to_string() };
+        let value =
+            if value.starts_with('+') { value.replace("(0)", "") } else { value.to_string() };
         let value = value.as_str();
         // `00` is the international prefix in most of the world.
         let value = match value.strip_prefix("00") {

@@ -62,14 +62,7 @@ impl Store {
         connector: &str,
         events: &[Event],
     ) -> Result<IngestReport, StoreError> {
-        write_tx!(self, |tx| {
-            let mut report = IngestReport::default();
-            for event in events {
-                let outcome = self.ingest_event(tx, connector, event, &mut report.merges).await?;
-                report.events.push(outcome);
-            }
-            Ok(report)
-        })
+        write_tx!(self, |tx| self.ingest_all(tx, connector, events).await)
     }
 
     /// Stores polled events and the connector's next cursor in one transaction.
@@ -80,11 +73,7 @@ impl Store {
         next_cursor: Option<&str>,
     ) -> Result<IngestReport, StoreError> {
         write_tx!(self, |tx| {
-            let mut report = IngestReport::default();
-            for event in events {
-                let outcome = self.ingest_event(tx, connector, event, &mut report.merges).await?;
-                report.events.push(outcome);
-            }
+            let report = self.ingest_all(tx, connector, events).await?;
             if let Some(cursor) = next_cursor {
                 super::state::set_cursor(tx, connector, cursor).await?;
             }
@@ -101,16 +90,24 @@ impl Store {
         write_tx!(self, |tx| {
             let mut reports = Vec::with_capacity(batch.len());
             for (connector, events) in batch {
-                let mut report = IngestReport::default();
-                for event in events.iter() {
-                    let outcome =
-                        self.ingest_event(tx, connector, event, &mut report.merges).await?;
-                    report.events.push(outcome);
-                }
-                reports.push(report);
+                reports.push(self.ingest_all(tx, connector, events).await?);
             }
             Ok(reports)
         })
+    }
+
+    async fn ingest_all(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        connector: &str,
+        events: &[Event],
+    ) -> Result<IngestReport, StoreError> {
+        let mut report = IngestReport::default();
+        for event in events {
+            let outcome = self.ingest_event(tx, connector, event, &mut report.merges).await?;
+            report.events.push(outcome);
+        }
+        Ok(report)
     }
 
     async fn ingest_event(

@@ -21,8 +21,12 @@ pub fn sqlite() -> TestDb {
 /// A new PostgreSQL database, or `None` (with the reason printed) when no server is configured.
 pub async fn postgres() -> Option<TestDb> {
     let Ok(base) = std::env::var("SWITCHBOARD_TEST_DATABASE_URL") else {
-        eprintln!(
-            "skipped: SWITCHBOARD_TEST_DATABASE_URL is not set, so PostgreSQL tests do not run"
+        // Straight to the file descriptor: libtest captures `eprintln!` of passing tests, and
+        // the reason for a skip must be seen.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "skipped: SWITCHBOARD_TEST_DATABASE_URL is not set, so this PostgreSQL test does not run"
         );
         return None;
     };
