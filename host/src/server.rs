@@ -44,7 +44,7 @@ pub struct Server {
     pub address: SocketAddr,
     /// Shared state (store, registry, metrics).
     pub state: AppState,
-    shutdown: tokio::sync::watch::Sender<bool>,
+    shutdown: Arc<tokio::sync::watch::Sender<bool>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -125,6 +125,7 @@ pub async fn start(config: Config, watch: bool) -> Result<Server, ServeError> {
         .map_err(|source| ServeError::Bind { address: config.server.listen.clone(), source })?;
     tracing::info!(%address, connectors = registry.all().len(), "switchboard listening");
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+    let shutdown = Arc::new(shutdown);
     let poller = tokio::spawn(crate::poller::run(
         state.clone(),
         crate::poller::holder_name(),
@@ -134,12 +135,15 @@ pub async fn start(config: Config, watch: bool) -> Result<Server, ServeError> {
         watch.then(|| spawn_watcher(config.path.clone(), registry.clone(), shutdown_rx.clone()));
     let app = http::app(state.clone(), config.server.body_limit);
     let mut stop = shutdown_rx.clone();
+    let notify = shutdown.clone();
     let task = tokio::spawn(async move {
         let signal = async move {
             tokio::select! {
                 _ = stop.changed() => {}
                 _ = termination() => tracing::info!("shutting down: finishing requests in flight"),
             }
+            // Stop the poller and the watcher too, whichever way the shutdown came.
+            let _ = notify.send(true);
         };
         if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(signal).await {
             tracing::error!(%error, "server error");

@@ -138,3 +138,24 @@ fn plugin_inspect_refuses_a_component_for_another_contract() {
     assert!(message.contains("unsupported WIT version"), "{message}");
     assert!(message.contains("switchboard:connector@0.2.0"), "{message}");
 }
+
+#[test]
+fn migrate_and_config_check_work_on_a_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("switchboard.toml");
+    std::fs::write(
+        &config,
+        format!("[store]\nurl = \"sqlite://{}\"\n", dir.path().join("s.db").display()),
+    )
+    .unwrap();
+    let output = switchboard(&["migrate", "--config", config.to_str().unwrap()], dir.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("is up to date"));
+    assert!(dir.path().join("s.db").exists());
+    let checked = switchboard(&["config", "check", config.to_str().unwrap()], dir.path());
+    assert!(checked.status.success());
+    std::fs::write(&config, "[store]\nurll = 1\n").unwrap();
+    let refused = switchboard(&["config", "check", config.to_str().unwrap()], dir.path());
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("2:1: unknown key `store.urll`"), "{}", stderr(&refused));
+}

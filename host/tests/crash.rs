@@ -117,3 +117,34 @@ async fn acknowledged_webhooks_survive_sigkill() {
     let missing: Vec<_> = acknowledged.difference(&stored).collect();
     assert!(missing.is_empty(), "{} acknowledged webhooks lost: {missing:?}", missing.len());
 }
+
+/// Regression: on SIGTERM the server stopped accepting but never exited, because the poller
+/// was only told to stop by an in-process shutdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_host_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::sqlite();
+    std::fs::copy(artifacts::PROBE, dir.path().join("probe.wasm")).unwrap();
+    let config = dir.path().join("switchboard.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n[store]\nurl = \"{}\"\n[runtime]\ncache_dir = \"cache\"\n\
+             [[connector]]\nid = \"probe\"\nplugin = \"./probe.wasm\"\npoll_interval = \"100ms\"\n",
+            db.url
+        ),
+    )
+    .unwrap();
+    let (mut host, address) = spawn(&config);
+    assert_eq!(client::request(&address, "GET", "/healthz", None, None).await.unwrap().status, 200);
+    let status = Command::new("kill").args(["-TERM", &host.0.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    for _ in 0..100 {
+        if let Some(exit) = host.0.try_wait().unwrap() {
+            assert!(exit.success(), "{exit:?}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the host did not stop within 10 s of SIGTERM");
+}
