@@ -180,6 +180,13 @@ impl RequestBuilder {
         for (name, value) in &self.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
+        // A known length rather than chunked transfer: some provider APIs refuse chunked
+        // request bodies.
+        if !self.body.is_empty()
+            && !self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        {
+            builder = builder.header("content-length", self.body.len().to_string());
+        }
         let request =
             builder.body(Body::from(self.body)).map_err(|e| HttpError::Invalid(e.to_string()))?;
         let mut client = Client::new();

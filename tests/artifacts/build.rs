@@ -20,6 +20,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("NOT_A_CONNECTOR", "guest-not-a-connector"),
     ("BENCH_JSON", "guest-bench-json"),
     ("SIGNED", "guest-signed"),
+    ("TELEGRAM", "switchboard-plugin-telegram"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";
@@ -29,9 +30,16 @@ fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root =
         manifest_dir.parent().and_then(Path::parent).expect("tests/artifacts is two levels deep");
-    for watched in
-        ["sdk", "wit", "examples", "tests/guests", "tests/bench-order", "Cargo.toml", "Cargo.lock"]
-    {
+    for watched in [
+        "sdk",
+        "wit",
+        "examples",
+        "plugins",
+        "tests/guests",
+        "tests/bench-order",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
 

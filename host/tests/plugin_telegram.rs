@@ -1,0 +1,260 @@
+//! The bundled Telegram connector on its fixtures (`plugins/telegram/fixtures/`), through the
+//! real runtime and store, and its `sendMessage` against a local server speaking the Bot API.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use switchboard::model::{ConnectorError, Event, Identifier, OutboundMessage};
+use switchboard::recorded::Recorded;
+use switchboard::runtime::{
+    CallError, ConnectorSettings, LoadedConnector, MemoryKv, Runtime, RuntimeConfig,
+};
+use switchboard_test_artifacts as artifacts;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn telegram(config: &[(&str, &str)], allowed: &[&str]) -> LoadedConnector {
+    let runtime = Runtime::new(RuntimeConfig::default(), Arc::new(MemoryKv::new())).unwrap();
+    let mut settings = ConnectorSettings {
+        id: Some("telegram".into()),
+        config: config
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<BTreeMap<_, _>>(),
+        ..ConnectorSettings::default()
+    };
+    settings.config.insert("secret_token".into(), "fixture-secret-token".into());
+    settings.allowed_hosts = allowed.iter().map(|h| h.parse().unwrap()).collect();
+    runtime.load_file(artifacts::TELEGRAM.as_ref(), settings).await.unwrap()
+}
+
+fn fixture(name: &str) -> switchboard::model::HttpRequest {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/telegram/fixtures").join(name);
+    Recorded::parse(&std::fs::read(&path).unwrap()).unwrap().to_request("telegram", None).unwrap()
+}
+
+#[tokio::test]
+async fn messages_edits_contacts_and_commands() {
+    let connector = telegram(&[], &[]).await;
+    let events = connector.handle_webhook(fixture("message.http")).await.unwrap().events;
+    let [Event::Interaction(message)] = events.as_slice() else { panic!("{events:?}") };
+    assert_eq!(message.provider_id, "111111111:1365");
+    assert_eq!(message.thread_id.as_deref(), Some("111111111"));
+    assert_eq!(message.text.as_deref(), Some("Bonjour, ma commande #1001 est-elle partie ?"));
+    assert_eq!(message.occurred_at, 1_795_570_000_000);
+    assert_eq!(
+        message.contact.identifiers,
+        [Identifier::External { namespace: "telegram:user".into(), value: "111111111".into() }]
+    );
+    assert_eq!(message.contact.display_name.as_deref(), Some("Ann Lee"));
+    assert_eq!(message.contact.locale.as_deref(), Some("fr"));
+
+    let edited = connector.handle_webhook(fixture("edited-message.http")).await.unwrap().events;
+    let [Event::Interaction(edit)] = edited.as_slice() else { panic!("{edited:?}") };
+    assert_eq!(edit.provider_id, message.provider_id, "an edit amends the message it edits");
+    assert_eq!(edit.status.as_deref(), Some("edited"));
+
+    let shared = connector.handle_webhook(fixture("shared-contact.http")).await.unwrap().events;
+    let [Event::Interaction(shared)] = shared.as_slice() else { panic!("{shared:?}") };
+    assert!(
+        shared.contact.identifiers.contains(&Identifier::Phone { value: "+33612345678".into() })
+    );
+    assert!(shared.contact.identifiers.contains(&Identifier::External {
+        namespace: "telegram:user".into(),
+        value: "111111111".into()
+    }));
+
+    for (name, state) in [("start.http", "opt_in"), ("stop.http", "opt_out")] {
+        let events = connector.handle_webhook(fixture(name)).await.unwrap().events;
+        let Some(Event::Consent(consent)) = events.get(1) else { panic!("{name}: {events:?}") };
+        assert_eq!(serde_json::to_value(consent.state).unwrap(), state);
+        assert_eq!(consent.channel, "telegram");
+    }
+
+    let callback = connector.handle_webhook(fixture("callback-query.http")).await.unwrap().events;
+    let [Event::Interaction(callback)] = callback.as_slice() else { panic!("{callback:?}") };
+    assert_eq!(callback.text.as_deref(), Some("slot:2026-11-26T10:00"));
+}
+
+#[tokio::test]
+async fn bad_input_is_refused() {
+    let connector = telegram(&[], &[]).await;
+    let error = connector.handle_webhook(fixture("wrong-secret.http")).await.unwrap_err();
+    assert!(
+        matches!(error, CallError::Connector { error: ConnectorError::Unauthorized(_), .. }),
+        "{error}"
+    );
+    let mut unsigned = fixture("message.http");
+    unsigned.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("x-telegram-bot-api-secret-token"));
+    let error = connector.handle_webhook(unsigned).await.unwrap_err();
+    assert!(
+        matches!(&error, CallError::Connector { error: ConnectorError::Unauthorized(m), .. } if m.contains("missing")),
+        "{error}"
+    );
+    let error = connector.handle_webhook(fixture("malformed.http")).await.unwrap_err();
+    assert!(
+        matches!(error, CallError::Connector { error: ConnectorError::BadRequest(_), .. }),
+        "{error}"
+    );
+    // Without its secret configured the connector refuses to guess.
+    let runtime = Runtime::new(RuntimeConfig::default(), Arc::new(MemoryKv::new())).unwrap();
+    let unconfigured = runtime
+        .load_file(artifacts::TELEGRAM.as_ref(), ConnectorSettings::default())
+        .await
+        .unwrap();
+    let error = unconfigured.handle_webhook(fixture("message.http")).await.unwrap_err();
+    assert!(
+        matches!(error, CallError::Connector { error: ConnectorError::Config(_), .. }),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn redelivered_updates_and_edits_in_the_store() {
+    let db = common::sqlite();
+    let store = common::open(&db).await;
+    let connector = telegram(&[], &[]).await;
+    for name in
+        ["message.http", "message.http", "edited-message.http", "shared-contact.http", "stop.http"]
+    {
+        let outcome = connector.handle_webhook(fixture(name)).await.unwrap();
+        store.ingest("telegram", &outcome.events).await.unwrap();
+    }
+    let customers = store.find_customers(&Default::default()).await.unwrap();
+    assert_eq!(customers.len(), 1);
+    assert_eq!(customers[0].phones, ["+33612345678"]);
+    let timeline = store.timeline(customers[0].id, None, 50).await.unwrap();
+    let texts: Vec<_> = timeline
+        .entries
+        .iter()
+        .map(|e| e.data["text"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(texts.len(), 3, "{texts:?}");
+    assert!(
+        texts.contains(&"Bonjour, ma commande #1002 est-elle partie ?".to_string()),
+        "the edit amended the message"
+    );
+    let consent = store.current_consent(customers[0].id, "telegram").await.unwrap().unwrap();
+    assert_eq!(consent.state, "opt_out");
+}
+
+#[tokio::test]
+async fn send_message_calls_the_bot_api() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut received = Vec::new();
+        let mut buffer = [0u8; 4096];
+        loop {
+            let n = socket.read(&mut buffer).await.unwrap();
+            received.extend_from_slice(&buffer[..n]);
+            let text = String::from_utf8_lossy(&received).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    break;
+                }
+            }
+        }
+        // The Bot API's answer to sendMessage: the sent Message.
+        let reply = r#"{"ok":true,"result":{"message_id":1400,"from":{"id":7000000001,"is_bot":true,"first_name":"Shop"},"chat":{"id":111111111,"type":"private"},"date":1795571000,"text":"Votre colis est parti"}}"#;
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+            reply.len()
+        );
+        socket.write_all(response.as_bytes()).await.unwrap();
+        String::from_utf8_lossy(&received).into_owned()
+    });
+    let connector =
+        telegram(&[("bot_token", "123456:ABC-DEF"), ("api_base", &base)], &[&base]).await;
+    let receipt = connector
+        .send(OutboundMessage {
+            to: vec![
+                Identifier::Email { value: "ann@example.com".into() },
+                Identifier::External {
+                    namespace: "telegram:user".into(),
+                    value: "111111111".into(),
+                },
+            ],
+            subject: None,
+            text: "Votre colis est parti".into(),
+            thread_id: None,
+            in_reply_to: None,
+            references: vec![],
+            attributes: vec![],
+        })
+        .await
+        .unwrap();
+    assert_eq!(receipt.provider_id, "111111111:1400");
+    assert_eq!(receipt.sent_at, 1_795_571_000_000);
+    let request = server.await.unwrap();
+    assert!(request.starts_with("POST /bot123456:ABC-DEF/sendMessage HTTP/1.1"), "{request}");
+    let body: serde_json::Value =
+        serde_json::from_str(request.split_once("\r\n\r\n").unwrap().1).unwrap();
+    assert_eq!(body, serde_json::json!({"chat_id": "111111111", "text": "Votre colis est parti"}));
+
+    // Without the API host in allowed_hosts the call is refused inside the sandbox.
+    let fenced = telegram(&[("bot_token", "123456:ABC-DEF"), ("api_base", &base)], &[]).await;
+    let error = fenced
+        .send(OutboundMessage {
+            to: vec![Identifier::External { namespace: "telegram:user".into(), value: "1".into() }],
+            subject: None,
+            text: "x".into(),
+            thread_id: None,
+            in_reply_to: None,
+            references: vec![],
+            attributes: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("allowed_hosts"), "{error}");
+}
+
+/// `switchboard plugin test` works on every fixture: accepted ones print their events, refused
+/// ones exit 1 with the status the host would answer.
+#[test]
+fn plugin_test_runs_every_fixture() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/telegram/fixtures");
+    let cache = tempfile::tempdir().unwrap();
+    let mut ran = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args([
+                "plugin",
+                "test",
+                artifacts::TELEGRAM,
+                "--config",
+                "secret_token=fixture-secret-token",
+                "--request",
+            ])
+            .arg(&path)
+            .env("SWITCHBOARD_CACHE_DIR", cache.path())
+            .env("SWITCHBOARD_LOG", "warn")
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        match name.as_str() {
+            "wrong-secret.http" => assert_eq!(json["status"], 401, "{name}"),
+            "malformed.http" => assert_eq!(json["status"], 400, "{name}"),
+            _ => {
+                assert!(output.status.success(), "{name}: {json}");
+                assert!(!json["events"].as_array().unwrap().is_empty(), "{name}");
+            }
+        }
+        ran += 1;
+    }
+    assert_eq!(ran, 8);
+}
