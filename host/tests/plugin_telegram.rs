@@ -3,37 +3,24 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use switchboard::model::{ConnectorError, Event, Identifier, OutboundMessage};
-use switchboard::recorded::Recorded;
-use switchboard::runtime::{
-    CallError, ConnectorSettings, LoadedConnector, MemoryKv, Runtime, RuntimeConfig,
-};
+use switchboard::runtime::{CallError, ConnectorSettings, MemoryKv, Runtime, RuntimeConfig};
 use switchboard_test_artifacts as artifacts;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-async fn telegram(config: &[(&str, &str)], allowed: &[&str]) -> LoadedConnector {
-    let runtime = Runtime::new(RuntimeConfig::default(), Arc::new(MemoryKv::new())).unwrap();
-    let mut settings = ConnectorSettings {
-        id: Some("telegram".into()),
-        config: config
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect::<BTreeMap<_, _>>(),
-        ..ConnectorSettings::default()
-    };
-    settings.config.insert("secret_token".into(), "fixture-secret-token".into());
-    settings.allowed_hosts = allowed.iter().map(|h| h.parse().unwrap()).collect();
-    runtime.load_file(artifacts::TELEGRAM.as_ref(), settings).await.unwrap()
+async fn telegram(
+    config: &[(&str, &str)],
+    allowed: &[&str],
+) -> switchboard::runtime::LoadedConnector {
+    let mut config = config.to_vec();
+    config.push(("secret_token", "fixture-secret-token"));
+    common::plugin(artifacts::TELEGRAM, "telegram", &config, allowed).await
 }
 
 fn fixture(name: &str) -> switchboard::model::HttpRequest {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/telegram/fixtures").join(name);
-    Recorded::parse(&std::fs::read(&path).unwrap()).unwrap().to_request("telegram", None).unwrap()
+    common::fixture("telegram", name)
 }
 
 #[tokio::test]
@@ -143,39 +130,9 @@ async fn redelivered_updates_and_edits_in_the_store() {
 
 #[tokio::test]
 async fn send_message_calls_the_bot_api() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await.unwrap();
-        let mut received = Vec::new();
-        let mut buffer = [0u8; 4096];
-        loop {
-            let n = socket.read(&mut buffer).await.unwrap();
-            received.extend_from_slice(&buffer[..n]);
-            let text = String::from_utf8_lossy(&received).to_string();
-            if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("content-length:")
-                            .map(|v| v.trim().parse().unwrap())
-                    })
-                    .unwrap_or(0);
-                if body.len() >= length {
-                    break;
-                }
-            }
-        }
-        // The Bot API's answer to sendMessage: the sent Message.
-        let reply = r#"{"ok":true,"result":{"message_id":1400,"from":{"id":7000000001,"is_bot":true,"first_name":"Shop"},"chat":{"id":111111111,"type":"private"},"date":1795571000,"text":"Votre colis est parti"}}"#;
-        let response = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
-            reply.len()
-        );
-        socket.write_all(response.as_bytes()).await.unwrap();
-        String::from_utf8_lossy(&received).into_owned()
-    });
+    // The Bot API's answer to sendMessage: the sent Message.
+    let reply = r#"{"ok":true,"result":{"message_id":1400,"from":{"id":7000000001,"is_bot":true,"first_name":"Shop"},"chat":{"id":111111111,"type":"private"},"date":1795571000,"text":"Votre colis est parti"}}"#;
+    let (base, server) = common::one_shot_api(200, reply).await;
     let connector =
         telegram(&[("bot_token", "123456:ABC-DEF"), ("api_base", &base)], &[&base]).await;
     let receipt = connector

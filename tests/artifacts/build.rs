@@ -21,6 +21,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("BENCH_JSON", "guest-bench-json"),
     ("SIGNED", "guest-signed"),
     ("TELEGRAM", "switchboard-plugin-telegram"),
+    ("WHATSAPP", "switchboard-plugin-whatsapp"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

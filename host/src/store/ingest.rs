@@ -208,8 +208,10 @@ impl Store {
             // A later event for the same interaction (a call's status, a message edit) amends
             // it; the first time it was seen stays its place on the timeline.
             Some((id, _, _)) => sqlx::query(
+                // What a later event does not carry (a delivery status has no text) is kept.
                 "UPDATE interactions SET customer_id = $2, linked_by = $3, kind = $4, direction = $5, \
-                 channel = $6, thread_id = $7, subject = $8, body = $9, status = $10, attachments = $11, \
+                 channel = $6, thread_id = COALESCE($7, thread_id), subject = COALESCE($8, subject), \
+                 body = COALESCE($9, body), status = COALESCE($10, status), attachments = $11, \
                  attributes = $12, content_hash = $13 WHERE id = $1",
             )
             .bind(*id),

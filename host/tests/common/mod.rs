@@ -97,3 +97,77 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Loads a bundled connector from `path` as `id` with `config` and `allowed` hosts.
+pub async fn plugin(
+    path: &str,
+    id: &str,
+    config: &[(&str, &str)],
+    allowed: &[&str],
+) -> switchboard::runtime::LoadedConnector {
+    use switchboard::runtime::{ConnectorSettings, MemoryKv, Runtime, RuntimeConfig};
+    let runtime =
+        Runtime::new(RuntimeConfig::default(), std::sync::Arc::new(MemoryKv::new())).unwrap();
+    let settings = ConnectorSettings {
+        id: Some(id.into()),
+        config: config.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        allowed_hosts: allowed.iter().map(|h| h.parse().unwrap()).collect(),
+        ..ConnectorSettings::default()
+    };
+    runtime.load_file(path.as_ref(), settings).await.unwrap()
+}
+
+/// A recorded request from `plugins/{plugin}/fixtures/{name}`, as connector `plugin` gets it.
+pub fn fixture(plugin: &str, name: &str) -> switchboard::model::HttpRequest {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugins")
+        .join(plugin)
+        .join("fixtures")
+        .join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    switchboard::recorded::Recorded::parse(&bytes).unwrap().to_request(plugin, None).unwrap()
+}
+
+/// A provider API on 127.0.0.1 that answers one request with `status` and the JSON `reply`,
+/// and hands back the raw request it got (head and body).
+pub async fn one_shot_api(
+    status: u16,
+    reply: &'static str,
+) -> (String, tokio::task::JoinHandle<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let handle = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut received = Vec::new();
+        let mut buffer = [0u8; 8192];
+        loop {
+            let n = socket.read(&mut buffer).await.unwrap();
+            received.extend_from_slice(&buffer[..n]);
+            let text = String::from_utf8_lossy(&received).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    break;
+                }
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        let response = format!(
+            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+            reply.len()
+        );
+        socket.write_all(response.as_bytes()).await.unwrap();
+        String::from_utf8_lossy(&received).into_owned()
+    });
+    (base, handle)
+}
