@@ -78,6 +78,12 @@ pub fn verify(
     verified.map_err(|_| SignatureError::Mismatch)
 }
 
+/// The SHA-256 digest of `data` in lower-case hex (body hashes such as Twilio's `bodySHA256`).
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
 /// Compares two secrets (tokens, passwords) in constant time for equal lengths.
 pub fn secrets_equal(a: &[u8], b: &[u8]) -> bool {
     // HMAC both under a fixed key so that the comparison is over equal-length digests and the

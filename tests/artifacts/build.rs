@@ -22,6 +22,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("SIGNED", "guest-signed"),
     ("TELEGRAM", "switchboard-plugin-telegram"),
     ("WHATSAPP", "switchboard-plugin-whatsapp"),
+    ("TWILIO", "switchboard-plugin-twilio"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";
