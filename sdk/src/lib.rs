@@ -67,6 +67,12 @@ pub use wit::switchboard::connector::types::{
     PollOutcome, Receipt, Shipment, ShipmentStatus, Timestamp, WebhookOutcome,
 };
 
+/// Standard base64 (with padding), e.g. for HTTP basic authentication.
+pub fn base64_encode(data: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(data)
+}
+
 /// The version of the WIT contract this SDK builds connectors for.
 pub const WIT_VERSION: &str = "0.1.0";
 

@@ -23,6 +23,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("TELEGRAM", "switchboard-plugin-telegram"),
     ("WHATSAPP", "switchboard-plugin-whatsapp"),
     ("TWILIO", "switchboard-plugin-twilio"),
+    ("EMAIL", "switchboard-plugin-email"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";
