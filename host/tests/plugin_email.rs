@@ -54,7 +54,11 @@ async fn mailgun_mime_with_encoded_words_quoted_printable_and_an_attachment() {
     );
     assert_eq!(
         mail.contact.identifiers,
-        [Identifier::Email { value: "Ann.Lee@Example.com".into() }]
+        [
+            Identifier::Email { value: "Ann.Lee@Example.com".into() },
+            Identifier::Phone { value: "+33 6 12 34 56 78".into() }
+        ],
+        "the phone number in the signature identifies the sender too"
     );
     assert_eq!(mail.contact.display_name.as_deref(), Some("Ann Lée"));
     assert_eq!(mail.occurred_at, 1_795_511_700_000);

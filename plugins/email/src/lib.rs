@@ -49,6 +49,37 @@ fn trim_id(id: &str) -> String {
     id.trim().trim_start_matches('<').trim_end_matches('>').to_string()
 }
 
+/// Phone numbers written in the signature of a message: the lines after the `-- ` delimiter,
+/// or the last four lines, that hold a number and nothing else but a label (`Tel:`, `Mobile`).
+/// The host normalizes them and treats them as weak identifiers: a phone alone never merges
+/// customers whose e-mail addresses differ.
+fn signature_phones(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let signature = match text.lines().position(|l| l == "-- " || l == "--") {
+        Some(at) => text.lines().skip(at + 1).map(str::trim).collect::<Vec<_>>(),
+        None => lines[lines.len().saturating_sub(4)..].to_vec(),
+    };
+    signature
+        .into_iter()
+        .filter_map(|line| {
+            let number = line.trim_start_matches(|c: char| {
+                c.is_alphabetic() || matches!(c, '.' | ':' | ' ' | '\u{a0}')
+            });
+            let allowed = number.chars().all(|c| {
+                c.is_ascii_digit() || matches!(c, '+' | ' ' | '(' | ')' | '-' | '.' | '\u{a0}')
+            });
+            let digits = number.chars().filter(char::is_ascii_digit).count();
+            let label = &line[..line.len() - number.len()];
+            let labelled = label.is_empty()
+                || ["tel", "tél", "phone", "mobile", "mob", "portable", "cell"]
+                    .iter()
+                    .any(|l| label.to_lowercase().contains(l));
+            (allowed && labelled && (8..=15).contains(&digits) && !number.is_empty())
+                .then(|| number.to_string())
+        })
+        .collect()
+}
+
 impl Mail {
     fn into_event(self, fallback_id: &str) -> Event {
         let provider_id = self.message_id.clone().unwrap_or_else(|| fallback_id.to_string());
@@ -58,8 +89,13 @@ impl Mail {
             .cloned()
             .or_else(|| self.in_reply_to.clone())
             .unwrap_or_else(|| provider_id.clone());
-        let contact =
+        let mut contact =
             Contact::new().email(&self.from_address).name(self.from_name.as_deref().unwrap_or(""));
+        if self.automatic.is_none() {
+            for phone in signature_phones(self.text.as_deref().unwrap_or("")) {
+                contact = contact.phone(&phone).attr("phone_source", "e-mail signature");
+            }
+        }
         let mut event = Interaction::message("email", &provider_id, contact).thread(&thread);
         if let Some(subject) = &self.subject {
             event = event.subject(subject);

@@ -1,0 +1,146 @@
+//! End to end over real HTTP with the bundled conversational connectors: the same person
+//! writes an e-mail (with their phone in the signature), calls, shares their phone on Telegram
+//! and writes there, and writes on WhatsApp → one customer with four channels on the timeline.
+
+mod common;
+
+use std::path::Path;
+
+use switchboard::client;
+use switchboard::recorded::Recorded;
+use switchboard_test_artifacts as artifacts;
+
+const ADMIN: &str = "admin-token-0123456789";
+
+async fn replay(base: &str, plugin: &str, name: &str) -> u16 {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugins")
+        .join(plugin)
+        .join("fixtures")
+        .join(name);
+    let recorded = Recorded::parse(&std::fs::read(&path).unwrap()).unwrap();
+    let headers: Vec<(&str, &str)> = recorded
+        .headers
+        .iter()
+        .filter(|(n, _)| {
+            !n.eq_ignore_ascii_case("host") && !n.eq_ignore_ascii_case("content-length")
+        })
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let answer = client::send(base, &recorded.method, &recorded.target, &headers, &recorded.body)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200, "{plugin}/{name}: {}", String::from_utf8_lossy(&answer.body));
+    answer.status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_person_on_four_channels_is_one_customer() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::sqlite();
+    for (file, path) in [
+        ("email.wasm", artifacts::EMAIL),
+        ("twilio.wasm", artifacts::TWILIO),
+        ("telegram.wasm", artifacts::TELEGRAM),
+        ("whatsapp.wasm", artifacts::WHATSAPP),
+    ] {
+        std::fs::copy(path, dir.path().join(file)).unwrap();
+    }
+    let config = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+# The fixtures were signed for this public URL (Twilio signs it).
+public_url = "https://crm.example.com"
+[store]
+url = "{}"
+[identity]
+default_region = "FR"
+[runtime]
+cache_dir = "cache"
+[[api_token]]
+token = "{ADMIN}"
+role = "admin"
+
+[[connector]]
+id = "email"
+plugin = "./email.wasm"
+[connector.config]
+mailgun_signing_key = "fixture-mailgun-signing-key"
+mailgun_max_age_secs = "2000000000"
+
+[[connector]]
+id = "twilio"
+plugin = "./twilio.wasm"
+[connector.config]
+auth_token = "fixture-auth-token"
+
+[[connector]]
+id = "telegram"
+plugin = "./telegram.wasm"
+[connector.config]
+secret_token = "fixture-secret-token"
+
+[[connector]]
+id = "whatsapp"
+plugin = "./whatsapp.wasm"
+[connector.config]
+app_secret = "fixture-app-secret"
+verify_token = "fixture-verify-token"
+"#,
+        db.url
+    );
+    std::fs::write(dir.path().join("switchboard.toml"), config).unwrap();
+    let config =
+        switchboard::config::load(&dir.path().join("switchboard.toml"), &|_| None).unwrap();
+    let server = switchboard::server::start(config, false).await.unwrap();
+    let base = format!("http://{}", server.address);
+
+    replay(&base, "email", "mailgun-mime.http").await;
+    replay(&base, "twilio", "voice-incoming.http").await;
+    replay(&base, "twilio", "voice-completed.http").await;
+    replay(&base, "telegram", "shared-contact.http").await;
+    replay(&base, "telegram", "message.http").await;
+    replay(&base, "whatsapp", "text.http").await;
+
+    let found = client::request(
+        &base,
+        "GET",
+        "/api/customers?email=ann.lee%40example.com",
+        Some(ADMIN),
+        None,
+    )
+    .await
+    .unwrap()
+    .json();
+    let customers = found["customers"].as_array().unwrap();
+    assert_eq!(customers.len(), 1, "{found}");
+    let id = customers[0]["id"].as_i64().unwrap();
+    let profile = client::request(&base, "GET", &format!("/api/customers/{id}"), Some(ADMIN), None)
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(
+        profile["channels"],
+        serde_json::json!(["email", "telegram", "twilio", "whatsapp"]),
+        "{profile}"
+    );
+    let timeline =
+        client::request(&base, "GET", &format!("/api/customers/{id}/timeline"), Some(ADMIN), None)
+            .await
+            .unwrap()
+            .json();
+    let mut connectors: Vec<String> = timeline["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["connector"].as_str().unwrap().to_string())
+        .collect();
+    connectors.sort();
+    connectors.dedup();
+    assert_eq!(connectors, ["email", "telegram", "twilio", "whatsapp"], "{timeline}");
+    let stats =
+        client::request(&base, "GET", "/api/stats", Some(ADMIN), None).await.unwrap().json();
+    assert_eq!(stats["customers"], 1, "one customer, not four: {stats}");
+    server.shutdown().await;
+}
