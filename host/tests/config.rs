@@ -85,9 +85,12 @@ fn secrets_never_show_in_debug_output() {
 }
 
 #[test]
-fn the_annotated_example_is_valid() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/switchboard.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let config = switchboard::config::parse(&text, &path, &|_| Some("0123456789abcdef0123".into()));
-    assert!(config.is_ok(), "{}", config.unwrap_err());
+fn the_annotated_example_and_the_demo_config_are_valid() {
+    for name in ["switchboard.toml", "demo.toml"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let config =
+            switchboard::config::parse(&text, &path, &|_| Some("0123456789abcdef0123".into()));
+        assert!(config.is_ok(), "{}", config.unwrap_err());
+    }
 }

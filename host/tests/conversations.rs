@@ -144,3 +144,68 @@ verify_token = "fixture-verify-token"
     assert_eq!(stats["customers"], 1, "one customer, not four: {stats}");
     server.shutdown().await;
 }
+
+/// `switchboard plugin test` works on every fixture of every conversational connector:
+/// accepted requests print their events, refused ones (named after what is wrong with them)
+/// exit 1 with the 4xx the host would answer.
+#[test]
+fn plugin_test_runs_every_fixture() {
+    let connectors: &[(&str, &str, &[&str])] = &[
+        (
+            "email",
+            artifacts::EMAIL,
+            &[
+                "mailgun_signing_key=fixture-mailgun-signing-key",
+                "mailgun_max_age_secs=2000000000",
+                "postmark_username=postmark-hook",
+                "postmark_password=fixture-postmark-password",
+            ],
+        ),
+        ("twilio", artifacts::TWILIO, &["auth_token=fixture-auth-token"]),
+        ("telegram", artifacts::TELEGRAM, &["secret_token=fixture-secret-token"]),
+        (
+            "whatsapp",
+            artifacts::WHATSAPP,
+            &["app_secret=fixture-app-secret", "verify_token=fixture-verify-token"],
+        ),
+    ];
+    let cache = tempfile::tempdir().unwrap();
+    let mut ran = 0;
+    for (plugin, component, config) in connectors {
+        let dir =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins").join(plugin).join("fixtures");
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"));
+            command.args(["plugin", "test", component, "--request"]).arg(&path);
+            for value in *config {
+                command.args(["--config", value]);
+            }
+            let output = command
+                .env("SWITCHBOARD_CACHE_DIR", cache.path())
+                .env("SWITCHBOARD_LOG", "error")
+                .output()
+                .unwrap();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            let json: serde_json::Value =
+                serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+                    panic!("{plugin}/{name}: {e}: {}", String::from_utf8_lossy(&output.stderr))
+                });
+            let refused =
+                ["wrong", "malformed", "missing", "not-mime"].iter().any(|w| name.contains(w));
+            if refused {
+                assert_eq!(output.status.code(), Some(1), "{plugin}/{name}: {json}");
+                let status = json["status"].as_u64().unwrap();
+                assert!((400..500).contains(&status), "{plugin}/{name}: {json}");
+            } else {
+                assert!(output.status.success(), "{plugin}/{name}: {json}");
+                assert!(
+                    json["response"]["status"].as_u64() == Some(200),
+                    "{plugin}/{name}: {json}"
+                );
+            }
+            ran += 1;
+        }
+    }
+    assert!(ran >= 35, "only {ran} fixtures");
+}
