@@ -8,9 +8,10 @@
 //! `SWITCHBOARD_TEST_DATABASE_URL` is set). The load generator shares the machine's two cores
 //! with the server, as any local generator (wrk, oha) would.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
-use sqlx::{Connection, Executor};
 use switchboard_test_artifacts as artifacts;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
@@ -25,7 +26,7 @@ fn main() {
         std::fs::copy(artifacts::HELLO, dir.path().join("hello.wasm")).unwrap();
         let mut targets = vec![("sqlite", format!("sqlite://{}", dir.path().join("bench.db").display()))];
         if let Ok(base) = std::env::var("SWITCHBOARD_TEST_DATABASE_URL") {
-            targets.push(("postgres", fresh_postgres(&base).await));
+            targets.push(("postgres", support::fresh_postgres(&base, &format!("switchboard_bench_http_{}", std::process::id())).await));
         } else {
             println!("(PostgreSQL skipped: SWITCHBOARD_TEST_DATABASE_URL is not set)");
         }
@@ -47,19 +48,6 @@ fn main() {
             server.shutdown().await;
         }
     });
-}
-
-async fn fresh_postgres(base: &str) -> String {
-    sqlx::any::install_default_drivers();
-    let mut admin = sqlx::AnyConnection::connect(base).await.unwrap();
-    let name = format!("switchboard_bench_http_{}", std::process::id());
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-        .await
-        .unwrap();
-    admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    format!("{prefix}/{name}")
 }
 
 async fn load(address: &str, tag: &str) {

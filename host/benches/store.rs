@@ -7,6 +7,8 @@
 //! `SWITCHBOARD_TEST_DATABASE_URL` is set (a fresh database is created on that server).
 //! `SWITCHBOARD_BENCH_CUSTOMERS` changes the size of the big store (default 1,000,000).
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use sqlx::{Connection, Executor};
@@ -23,7 +25,14 @@ fn main() {
         let mut targets =
             vec![("sqlite", format!("sqlite://{}", dir.path().join("bench.db").display()))];
         if let Ok(base) = std::env::var("SWITCHBOARD_TEST_DATABASE_URL") {
-            targets.push(("postgres", fresh_postgres(&base).await));
+            targets.push((
+                "postgres",
+                support::fresh_postgres(
+                    &base,
+                    &format!("switchboard_bench_{}", std::process::id()),
+                )
+                .await,
+            ));
         } else {
             println!("(PostgreSQL skipped: SWITCHBOARD_TEST_DATABASE_URL is not set)");
         }
@@ -45,19 +54,6 @@ fn main() {
             store.close().await;
         }
     });
-}
-
-async fn fresh_postgres(base: &str) -> String {
-    sqlx::any::install_default_drivers();
-    let mut admin = sqlx::AnyConnection::connect(base).await.unwrap();
-    let name = format!("switchboard_bench_{}", std::process::id());
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-        .await
-        .unwrap();
-    admin.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    format!("{prefix}/{name}")
 }
 
 fn contact(person: usize) -> Contact {

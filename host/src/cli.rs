@@ -279,14 +279,7 @@ async fn replay_demo(server: &switchboard::server::Server, dir: &Path) -> anyhow
             }
             None => recorded.target.clone(),
         };
-        let headers: Vec<(&str, &str)> = recorded
-            .headers
-            .iter()
-            .filter(|(n, _)| {
-                !n.eq_ignore_ascii_case("host") && !n.eq_ignore_ascii_case("content-length")
-            })
-            .map(|(n, v)| (n.as_str(), v.as_str()))
-            .collect();
+        let headers = recorded.forwardable_headers();
         let answer =
             switchboard::client::send(&base, &recorded.method, &path, &headers, &recorded.body)
                 .await?;

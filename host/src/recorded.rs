@@ -125,6 +125,18 @@ impl Recorded {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
+    /// The headers to send when replaying the request to a server: all but `Host` and
+    /// `Content-Length`, which the sending client sets for its own connection and body.
+    pub fn forwardable_headers(&self) -> Vec<(&str, &str)> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| {
+                !n.eq_ignore_ascii_case("host") && !n.eq_ignore_ascii_case("content-length")
+            })
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect()
+    }
+
     /// The request as a connector receives it when mounted at `/hooks/{connector}`. The public
     /// URL is the absolute target, or `https://{Host}{target}`; `public_url` overrides it.
     pub fn to_request(

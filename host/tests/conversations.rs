@@ -19,14 +19,7 @@ async fn replay(base: &str, plugin: &str, name: &str) -> u16 {
         .join("fixtures")
         .join(name);
     let recorded = Recorded::parse(&std::fs::read(&path).unwrap()).unwrap();
-    let headers: Vec<(&str, &str)> = recorded
-        .headers
-        .iter()
-        .filter(|(n, _)| {
-            !n.eq_ignore_ascii_case("host") && !n.eq_ignore_ascii_case("content-length")
-        })
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
+    let headers = recorded.forwardable_headers();
     let answer = client::send(base, &recorded.method, &recorded.target, &headers, &recorded.body)
         .await
         .unwrap();

@@ -4,7 +4,7 @@
 mod common;
 
 use switchboard::model::{Event, Identifier, Interaction, OutboundMessage};
-use switchboard::runtime::{CallError, LoadedConnector};
+use switchboard::runtime::LoadedConnector;
 use switchboard_test_artifacts as artifacts;
 
 const CONFIG: &[(&str, &str)] = &[
@@ -29,15 +29,6 @@ async fn one(connector: &LoadedConnector, name: &str) -> Interaction {
     match events.as_slice() {
         [Event::Interaction(i)] => i.clone(),
         other => panic!("{name}: {other:?}"),
-    }
-}
-
-fn kind(error: &CallError) -> String {
-    match error {
-        CallError::Connector { error, .. } => {
-            serde_json::to_value(error).unwrap()["kind"].as_str().unwrap().to_string()
-        }
-        other => panic!("not a connector error: {other}"),
     }
 }
 
@@ -76,7 +67,7 @@ async fn mailgun_mime_with_encoded_words_quoted_printable_and_an_attachment() {
 async fn mailgun_signatures_timestamps_and_replays() {
     let connector = email(&[], &[]).await;
     assert_eq!(
-        kind(
+        common::kind(
             &connector
                 .handle_webhook(common::fixture("email", "mailgun-wrong-signature.http"))
                 .await
@@ -92,7 +83,7 @@ async fn mailgun_signatures_timestamps_and_replays() {
     let strict = email(&[("mailgun_max_age_secs", "120")], &[]).await;
     let stale =
         strict.handle_webhook(common::fixture("email", "mailgun-mime.http")).await.unwrap_err();
-    assert_eq!(kind(&stale), "unauthorized");
+    assert_eq!(common::kind(&stale), "unauthorized");
     assert!(stale.to_string().contains("at most 120s"), "{stale}");
 }
 
@@ -123,7 +114,7 @@ async fn sendgrid_raw_mime_threads_and_charsets() {
         .handle_webhook(common::fixture("email", "sendgrid-not-mime.http"))
         .await
         .unwrap_err();
-    assert_eq!(kind(&garbage), "bad_request");
+    assert_eq!(common::kind(&garbage), "bad_request");
 }
 
 #[tokio::test]
@@ -139,7 +130,7 @@ async fn postmark_json_with_basic_auth() {
         (Some("card.txt"), 15)
     );
     assert_eq!(
-        kind(
+        common::kind(
             &connector
                 .handle_webhook(common::fixture("email", "postmark-wrong-auth.http"))
                 .await

@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use switchboard::model::{ConnectorError, Event, Identifier, OutboundMessage};
+use switchboard::model::{ConnectorError, Event, Identifier};
 use switchboard::runtime::{CallError, ConnectorSettings, MemoryKv, Runtime, RuntimeConfig};
 use switchboard_test_artifacts as artifacts;
 
@@ -135,21 +135,16 @@ async fn send_message_calls_the_bot_api() {
     let connector =
         telegram(&[("bot_token", "123456:ABC-DEF"), ("api_base", &base)], &[&base]).await;
     let receipt = connector
-        .send(OutboundMessage {
-            to: vec![
+        .send(common::outbound(
+            vec![
                 Identifier::Email { value: "ann@example.com".into() },
                 Identifier::External {
                     namespace: "telegram:user".into(),
                     value: "111111111".into(),
                 },
             ],
-            subject: None,
-            text: "Votre colis est parti".into(),
-            thread_id: None,
-            in_reply_to: None,
-            references: vec![],
-            attributes: vec![],
-        })
+            "Votre colis est parti",
+        ))
         .await
         .unwrap();
     assert_eq!(receipt.provider_id, "111111111:1400");
@@ -163,15 +158,10 @@ async fn send_message_calls_the_bot_api() {
     // Without the API host in allowed_hosts the call is refused inside the sandbox.
     let fenced = telegram(&[("bot_token", "123456:ABC-DEF"), ("api_base", &base)], &[]).await;
     let error = fenced
-        .send(OutboundMessage {
-            to: vec![Identifier::External { namespace: "telegram:user".into(), value: "1".into() }],
-            subject: None,
-            text: "x".into(),
-            thread_id: None,
-            in_reply_to: None,
-            references: vec![],
-            attributes: vec![],
-        })
+        .send(common::outbound(
+            vec![Identifier::External { namespace: "telegram:user".into(), value: "1".into() }],
+            "x",
+        ))
         .await
         .unwrap_err();
     assert!(error.to_string().contains("allowed_hosts"), "{error}");

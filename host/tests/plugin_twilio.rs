@@ -5,24 +5,15 @@
 mod common;
 
 use switchboard::model::{
-    ConsentState, Direction, Event, HttpRequest, Identifier, InteractionKind, OutboundMessage,
+    ConsentState, Direction, Event, HttpRequest, Identifier, InteractionKind,
 };
-use switchboard::runtime::{CallError, LoadedConnector};
+use switchboard::runtime::LoadedConnector;
 use switchboard_test_artifacts as artifacts;
 
 async fn twilio(token: &str, extra: &[(&str, &str)], allowed: &[&str]) -> LoadedConnector {
     let mut config = vec![("auth_token", token)];
     config.extend_from_slice(extra);
     common::plugin(artifacts::TWILIO, "twilio", &config, allowed).await
-}
-
-fn kind(error: &CallError) -> String {
-    match error {
-        CallError::Connector { error, .. } => {
-            serde_json::to_value(error).unwrap()["kind"].as_str().unwrap().to_string()
-        }
-        other => panic!("not a connector error: {other}"),
-    }
 }
 
 /// The example of Twilio's "Validating requests" documentation (also the test vector of its
@@ -48,13 +39,13 @@ async fn twilio_published_test_vectors() {
         .handle_webhook(request(url, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", form_type, form.as_bytes()))
         .await
         .unwrap_err();
-    assert_eq!(kind(&verified), "unsupported", "{verified}");
+    assert_eq!(common::kind(&verified), "unsupported", "{verified}");
     let wrong = twilio("54321", &[], &[]).await;
     let refused = wrong
         .handle_webhook(request(url, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", form_type, form.as_bytes()))
         .await
         .unwrap_err();
-    assert_eq!(kind(&refused), "unauthorized");
+    assert_eq!(common::kind(&refused), "unauthorized");
     // Any parameter changed breaks it.
     let tampered = form.replace("Digits=1234", "Digits=9999");
     let refused = connector
@@ -66,7 +57,7 @@ async fn twilio_published_test_vectors() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(kind(&refused), "unauthorized");
+    assert_eq!(common::kind(&refused), "unauthorized");
     // The JSON-body variant: the URL carries bodySHA256 and is signed alone.
     let body = br#"{"property": "value", "boolean": true}"#;
     let hash = "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
@@ -80,7 +71,7 @@ async fn twilio_published_test_vectors() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(kind(&verified), "unsupported", "{verified}");
+    assert_eq!(common::kind(&verified), "unsupported", "{verified}");
     let refused = connector
         .handle_webhook(request(
             &with_hash,
@@ -90,7 +81,7 @@ async fn twilio_published_test_vectors() {
         ))
         .await
         .unwrap_err();
-    assert_eq!(kind(&refused), "unauthorized", "a body that does not match bodySHA256");
+    assert_eq!(common::kind(&refused), "unauthorized", "a body that does not match bodySHA256");
 }
 
 #[tokio::test]
@@ -193,15 +184,18 @@ async fn bad_input_is_refused() {
         [("wrong-signature.http", "unauthorized"), ("callback-missing-phone.http", "bad_request")]
     {
         let error = connector.handle_webhook(common::fixture("twilio", name)).await.unwrap_err();
-        assert_eq!(kind(&error), expected, "{name}: {error}");
+        assert_eq!(common::kind(&error), expected, "{name}: {error}");
     }
     let mut unsigned = common::fixture("twilio", "sms-inbound.http");
     unsigned.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("x-twilio-signature"));
-    assert_eq!(kind(&connector.handle_webhook(unsigned).await.unwrap_err()), "unauthorized");
+    assert_eq!(
+        common::kind(&connector.handle_webhook(unsigned).await.unwrap_err()),
+        "unauthorized"
+    );
     // The URL is part of what is signed: the same request at another address is refused.
     let mut moved = common::fixture("twilio", "sms-inbound.http");
     moved.url = "https://evil.example.com/hooks/twilio/sms".into();
-    assert_eq!(kind(&connector.handle_webhook(moved).await.unwrap_err()), "unauthorized");
+    assert_eq!(common::kind(&connector.handle_webhook(moved).await.unwrap_err()), "unauthorized");
 }
 
 #[tokio::test]
@@ -247,15 +241,10 @@ async fn send_sms_through_the_messages_api() {
     )
     .await;
     let receipt = connector
-        .send(OutboundMessage {
-            to: vec![Identifier::Phone { value: "+33612345678".into() }],
-            subject: None,
-            text: "Your parcel is out for delivery".into(),
-            thread_id: None,
-            in_reply_to: None,
-            references: vec![],
-            attributes: vec![],
-        })
+        .send(common::outbound(
+            vec![Identifier::Phone { value: "+33612345678".into() }],
+            "Your parcel is out for delivery",
+        ))
         .await
         .unwrap();
     assert_eq!(

@@ -3,9 +3,7 @@
 
 mod common;
 
-use switchboard::model::{
-    ConnectorError, Direction, Event, Identifier, Interaction, OutboundMessage,
-};
+use switchboard::model::{ConnectorError, Direction, Event, Identifier, Interaction};
 use switchboard::runtime::{CallError, LoadedConnector};
 use switchboard_test_artifacts as artifacts;
 
@@ -184,15 +182,10 @@ async fn send_uses_the_cloud_api_messages_endpoint() {
     )
     .await;
     let receipt = connector
-        .send(OutboundMessage {
-            to: vec![Identifier::Email { value: "ann@example.com".into() }, phone()],
-            subject: None,
-            text: "Your parcel leaves today".into(),
-            thread_id: None,
-            in_reply_to: None,
-            references: vec![],
-            attributes: vec![],
-        })
+        .send(common::outbound(
+            vec![Identifier::Email { value: "ann@example.com".into() }, phone()],
+            "Your parcel leaves today",
+        ))
         .await
         .unwrap();
     assert_eq!(receipt.provider_id, "wamid.HBgLMzM2MTIzNDU2NzgVAgARGBIyRjE4QjZBMjVGQjQ4QUIwRkUA");
@@ -215,18 +208,7 @@ async fn send_uses_the_cloud_api_messages_endpoint() {
         &[&base],
     )
     .await;
-    let error = expired
-        .send(OutboundMessage {
-            to: vec![phone()],
-            subject: None,
-            text: "x".into(),
-            thread_id: None,
-            in_reply_to: None,
-            references: vec![],
-            attributes: vec![],
-        })
-        .await
-        .unwrap_err();
+    let error = expired.send(common::outbound(vec![phone()], "x")).await.unwrap_err();
     assert!(
         matches!(&error, CallError::Connector { error: ConnectorError::Config(m), .. } if m.contains("190")),
         "{error}"

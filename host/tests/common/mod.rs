@@ -171,3 +171,29 @@ pub async fn one_shot_api(
     });
     (base, handle)
 }
+
+/// The kind of a connector's own error (`unauthorized`, `bad_request`, …); panics on a failure.
+pub fn kind(error: &switchboard::runtime::CallError) -> String {
+    match error {
+        switchboard::runtime::CallError::Connector { error, .. } => {
+            serde_json::to_value(error).unwrap()["kind"].as_str().unwrap().to_string()
+        }
+        other => panic!("not a connector error: {other}"),
+    }
+}
+
+/// A plain message to `to`, outside any thread.
+pub fn outbound(
+    to: Vec<switchboard::model::Identifier>,
+    text: &str,
+) -> switchboard::model::OutboundMessage {
+    switchboard::model::OutboundMessage {
+        to,
+        subject: None,
+        text: text.into(),
+        thread_id: None,
+        in_reply_to: None,
+        references: vec![],
+        attributes: vec![],
+    }
+}
