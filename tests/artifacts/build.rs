@@ -24,6 +24,8 @@ const GUESTS: &[(&str, &str)] = &[
     ("WHATSAPP", "switchboard-plugin-whatsapp"),
     ("TWILIO", "switchboard-plugin-twilio"),
     ("EMAIL", "switchboard-plugin-email"),
+    ("AFTERSHIP", "switchboard-plugin-aftership"),
+    ("EASYPOST", "switchboard-plugin-easypost"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

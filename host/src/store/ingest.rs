@@ -416,7 +416,24 @@ impl Store {
             (_, Some((_, customer, number))) => (Some(*customer), Some(format!("order {number}"))),
             _ => (None, None),
         };
-        let order_id = order.map(|(id, ..)| id);
+        let mut order_id = order.map(|(id, ..)| id);
+        let (mut customer, mut linked_by) = (customer, linked_by);
+        if order_id.is_none() {
+            // A carrier that knows no order (EasyPost): another report of the same parcel may.
+            let sibling: Option<(i64, Option<i64>, Option<String>)> = sqlx::query_as(
+                "SELECT order_id, customer_id, linked_by FROM shipments \
+                 WHERE tracking_number = $1 AND order_id IS NOT NULL ORDER BY id LIMIT 1",
+            )
+            .bind(&s.tracking_number)
+            .fetch_optional(&mut **tx)
+            .await?;
+            if let Some((sibling_order, sibling_customer, _)) = sibling {
+                order_id = Some(sibling_order);
+                customer = customer.or(sibling_customer);
+                linked_by =
+                    linked_by.or_else(|| Some(format!("tracking number {}", s.tracking_number)));
+            }
+        }
         match &existing {
             Some((id, ..)) => {
                 sqlx::query(
@@ -463,6 +480,18 @@ impl Store {
                 .execute(&mut **tx)
                 .await?;
             }
+        }
+        if let Some(order_id) = order_id {
+            sqlx::query(
+                "UPDATE shipments SET order_id = $1, customer_id = COALESCE(customer_id, $2), \
+                 linked_by = COALESCE(linked_by, $3) WHERE order_id IS NULL AND tracking_number = $4",
+            )
+            .bind(order_id)
+            .bind(customer)
+            .bind(format!("tracking number {}", s.tracking_number))
+            .bind(&s.tracking_number)
+            .execute(&mut **tx)
+            .await?;
         }
         Ok((customer, if existing.is_some() { Ingested::Updated } else { Ingested::Created }))
     }
