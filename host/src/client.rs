@@ -66,52 +66,43 @@ pub async fn send(
     body: &[u8],
 ) -> Result<Answer, ClientError> {
     let timeout = Duration::from_secs(60);
-    tokio::time::timeout(timeout, exchange(server, method, path, headers, body))
-        .await
-        .map_err(|_| ClientError::Timeout(timeout))?
-}
-
-async fn exchange(
-    server: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Result<Answer, ClientError> {
-    let authority = server
-        .strip_prefix("http://")
-        .map(|rest| rest.trim_end_matches('/'))
-        .filter(|a| !a.is_empty() && !a.contains('/'))
-        .ok_or_else(|| ClientError::BadUrl(server.to_string()))?;
-    let mut stream = tokio::net::TcpStream::connect(authority)
-        .await
-        .map_err(|source| ClientError::Connect { address: authority.to_string(), source })?;
-    let mut head =
-        format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-    let io = |source| ClientError::Connect { address: authority.to_string(), source };
-    stream.write_all(head.as_bytes()).await.map_err(io)?;
-    stream.write_all(body).await.map_err(io)?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.map_err(io)?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| ClientError::Malformed("no header end".into()))?;
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut body = raw[split + 4..].to_vec();
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| ClientError::Malformed(head.lines().next().unwrap_or("").to_string()))?;
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        body = dechunk(&body).ok_or_else(|| ClientError::Malformed("bad chunked body".into()))?;
-    }
-    Ok(Answer { status, body })
+    let exchange = async {
+        let authority = server
+            .strip_prefix("http://")
+            .map(|rest| rest.trim_end_matches('/'))
+            .filter(|a| !a.is_empty() && !a.contains('/'))
+            .ok_or_else(|| ClientError::BadUrl(server.to_string()))?;
+        let mut stream = tokio::net::TcpStream::connect(authority)
+            .await
+            .map_err(|source| ClientError::Connect { address: authority.to_string(), source })?;
+        let mut head =
+            format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        let io = |source| ClientError::Connect { address: authority.to_string(), source };
+        stream.write_all(head.as_bytes()).await.map_err(io)?;
+        stream.write_all(body).await.map_err(io)?;
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.map_err(io)?;
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .ok_or_else(|| ClientError::Malformed("no header end".into()))?;
+        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+        let mut body = raw[split + 4..].to_vec();
+        let status =
+            head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| {
+                ClientError::Malformed(head.lines().next().unwrap_or("").to_string())
+            })?;
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+            body =
+                dechunk(&body).ok_or_else(|| ClientError::Malformed("bad chunked body".into()))?;
+        }
+        Ok(Answer { status, body })
+    };
+    tokio::time::timeout(timeout, exchange).await.map_err(|_| ClientError::Timeout(timeout))?
 }
 
 impl Answer {

@@ -40,6 +40,11 @@ struct Resolved {
     linked_by: String,
 }
 
+/// What writing an event did: it amended a record seen before, or created one.
+fn amended(seen_before: bool) -> Ingested {
+    if seen_before { Ingested::Updated } else { Ingested::Created }
+}
+
 fn hash<T: Serialize>(value: &T) -> String {
     hex::encode(Sha256::digest(serde_json::to_vec(value).unwrap_or_default()))
 }
@@ -182,10 +187,7 @@ impl Store {
         .bind(update.occurred_at)
         .execute(&mut **tx)
         .await?;
-        Ok((
-            Some(who.customer),
-            if existing.is_some() { Ingested::Updated } else { Ingested::Created },
-        ))
+        Ok((Some(who.customer), amended(existing.is_some())))
     }
 
     async fn interaction(
@@ -241,10 +243,7 @@ impl Store {
             query
         };
         query.execute(&mut **tx).await?;
-        Ok((
-            Some(who.customer),
-            if existing.is_some() { Ingested::Updated } else { Ingested::Created },
-        ))
+        Ok((Some(who.customer), amended(existing.is_some())))
     }
 
     async fn order(
@@ -366,10 +365,7 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         }
-        Ok((
-            Some(who.customer),
-            if existing.is_some() { Ingested::Updated } else { Ingested::Created },
-        ))
+        Ok((Some(who.customer), amended(existing.is_some())))
     }
 
     async fn shipment(
@@ -493,7 +489,7 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         }
-        Ok((customer, if existing.is_some() { Ingested::Updated } else { Ingested::Created }))
+        Ok((customer, amended(existing.is_some())))
     }
 
     async fn consent(
@@ -535,10 +531,7 @@ impl Store {
             None => query.bind(connector).bind(&c.provider_id).bind(now_millis()),
         };
         query.execute(&mut **tx).await?;
-        Ok((
-            Some(who.customer),
-            if existing.is_some() { Ingested::Updated } else { Ingested::Created },
-        ))
+        Ok((Some(who.customer), amended(existing.is_some())))
     }
 
     /// Finds (or creates) the customer a contact is, merging customers the contact proves to
