@@ -42,7 +42,7 @@ pub struct Attribute {
 }
 
 /// A person as one channel knows them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {
     /// Every identifier the channel gave.
     pub identifiers: Vec<Identifier>,

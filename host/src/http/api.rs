@@ -227,14 +227,8 @@ pub async fn send_message(
         provider_id: receipt.provider_id.clone(),
         kind: InteractionKind::Message,
         direction: Direction::Outbound,
-        contact: crate::model::Contact {
-            identifiers: vec![],
-            display_name: None,
-            given_name: None,
-            family_name: None,
-            locale: None,
-            attributes: vec![],
-        },
+        // The customer is known: `record_outbound` files it under them without resolving.
+        contact: crate::model::Contact::default(),
         channel,
         thread_id: receipt.thread_id.clone().or(thread.thread_id),
         subject: body.subject,
