@@ -218,6 +218,38 @@ impl Money {
     pub fn new(amount_minor: i64, currency: &str) -> Self {
         Money { amount_minor, currency: currency.to_ascii_uppercase() }
     }
+
+    /// Parses a decimal amount as providers send it (`"19.99"`, `"-5"`, `"1500"` yen) into the
+    /// currency's minor unit, exactly (no floating point), using the ISO 4217 exponent of
+    /// `currency`: 2 for EUR, 0 for JPY, 3 for KWD. Refuses unknown currencies and amounts more
+    /// precise than the currency allows (`"1.005"` EUR), rather than rounding money silently.
+    pub fn from_decimal(amount: &str, currency: &str) -> Result<Self, ConnectorError> {
+        let code = currency.trim().to_ascii_uppercase();
+        let exponent = iso_currency::Currency::from_code(&code)
+            .ok_or_else(|| ConnectorError::BadRequest(format!("unknown currency `{currency}`")))?
+            .exponent()
+            .unwrap_or(0) as usize;
+        let bad = || ConnectorError::BadRequest(format!("`{amount}` is not an amount of {code}"));
+        let text = amount.trim();
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text.strip_prefix('+').unwrap_or(text)),
+        };
+        let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+            return Err(bad());
+        }
+        let (kept, dropped) = fraction.split_at(fraction.len().min(exponent));
+        if dropped.bytes().any(|b| b != b'0') {
+            return Err(ConnectorError::BadRequest(format!(
+                "`{amount}` has more decimals than {code} allows ({exponent})"
+            )));
+        }
+        let minor = format!("{whole}{kept:0<exponent$}");
+        let value: i64 = minor.parse().map_err(|_| bad())?;
+        Ok(Money { amount_minor: if negative { -value } else { value }, currency: code })
+    }
 }
 
 impl OrderLine {
@@ -531,5 +563,26 @@ mod tests {
     #[test]
     fn money_currency_is_upper_case() {
         assert_eq!(Money::new(1999, "eur").currency, "EUR");
+    }
+
+    #[test]
+    fn decimal_amounts_use_the_currency_exponent() {
+        let minor = |a: &str, c: &str| Money::from_decimal(a, c).map(|m| m.amount_minor);
+        assert_eq!(minor("19.99", "eur").unwrap(), 1999);
+        assert_eq!(minor("19.9", "EUR").unwrap(), 1990);
+        assert_eq!(minor("20", "EUR").unwrap(), 2000);
+        assert_eq!(minor("1.50000", "USD").unwrap(), 150);
+        assert_eq!(minor("-5.25", "EUR").unwrap(), -525);
+        assert_eq!(minor("1500", "JPY").unwrap(), 1500);
+        assert_eq!(minor("1.250", "KWD").unwrap(), 1250);
+        assert_eq!(Money::from_decimal("1", "kwd").unwrap().currency, "KWD");
+        for (amount, currency) in
+            [("1.005", "EUR"), ("12,50", "EUR"), ("", "EUR"), ("1.5", "JPY"), ("1", "XYZ")]
+        {
+            assert!(
+                matches!(Money::from_decimal(amount, currency), Err(ConnectorError::BadRequest(_))),
+                "{amount} {currency}"
+            );
+        }
     }
 }

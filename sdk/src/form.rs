@@ -94,6 +94,12 @@ impl Part {
     }
 }
 
+/// Encodes pairs as `application/x-www-form-urlencoded`, for a query string or a form body:
+/// `encode(&[("q", "a b"), ("n", "1")])` is `q=a+b&n=1`.
+pub fn encode(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
+
 /// Parses a `multipart/form-data` body with the boundary from `content_type`.
 pub fn parse_multipart(content_type: &str, body: &[u8]) -> Result<Vec<Part>, FormError> {
     let boundary = multer::parse_boundary(content_type)

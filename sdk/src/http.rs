@@ -96,6 +96,23 @@ impl Response {
     }
 }
 
+/// The URL of the `rel="next"` link of an RFC 8288 `Link` header, as cursor-paginated APIs send
+/// it (`<https://…?page_info=abc>; rel="next", <…>; rel="previous"`).
+pub fn next_link(link_header: &str) -> Option<String> {
+    link_header.split(',').find_map(|link| {
+        let (target, params) = link.trim().split_once(';')?;
+        let url = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        params
+            .split(';')
+            .filter_map(|p| p.trim().split_once('='))
+            .any(|(k, v)| {
+                k.trim().eq_ignore_ascii_case("rel")
+                    && v.trim().trim_matches('"').split_whitespace().any(|r| r == "next")
+            })
+            .then(|| url.to_string())
+    })
+}
+
 /// A request being built.
 #[derive(Debug, Clone)]
 #[must_use = "a request does nothing until `send` is called"]
@@ -225,4 +242,21 @@ fn classify(error: wstd::http::Error) -> HttpError {
         }
     }
     HttpError::Failed(format!("{error:#}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_link;
+
+    #[test]
+    fn next_link_is_found_among_others() {
+        let header = "<https://shop.example/admin/api/2025-10/orders.json?limit=2&page_info=abc>; rel=\"previous\", <https://shop.example/admin/api/2025-10/orders.json?limit=2&page_info=def>; rel=\"next\"";
+        assert_eq!(
+            next_link(header).as_deref(),
+            Some("https://shop.example/admin/api/2025-10/orders.json?limit=2&page_info=def")
+        );
+        assert_eq!(next_link("<https://x/?p=1>; rel=\"previous\""), None);
+        assert_eq!(next_link("<https://x/?p=2>; rel=next").as_deref(), Some("https://x/?p=2"));
+        assert_eq!(next_link(""), None);
+    }
 }

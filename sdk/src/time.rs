@@ -24,6 +24,14 @@ pub fn parse_rfc2822(value: &str) -> Result<Timestamp, ConnectorError> {
         .map_err(|e| ConnectorError::BadRequest(format!("`{value}` is not an RFC 2822 date: {e}")))
 }
 
+/// Formats a timestamp as RFC 3339 in UTC with whole seconds (`2026-11-25T10:00:00Z`), as
+/// provider APIs take it in query parameters.
+pub fn format_rfc3339(timestamp: Timestamp) -> String {
+    chrono::DateTime::from_timestamp_millis(timestamp)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// Converts Unix seconds (Telegram's `date`, Mailgun's `timestamp`).
 pub fn from_unix_seconds(seconds: i64) -> Timestamp {
     seconds.saturating_mul(1000)
@@ -42,5 +50,7 @@ mod tests {
             matches!(parse_rfc3339("yesterday"), Err(ConnectorError::BadRequest(m)) if m.contains("yesterday"))
         );
         assert_eq!(from_unix_seconds(1_700_000_000), 1_700_000_000_000);
+        assert_eq!(format_rfc3339(1_795_600_800_500), "2026-11-25T10:00:00Z");
+        assert_eq!(parse_rfc3339(&format_rfc3339(1_795_600_800_000)).unwrap(), 1_795_600_800_000);
     }
 }

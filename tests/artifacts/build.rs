@@ -26,6 +26,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("EMAIL", "switchboard-plugin-email"),
     ("AFTERSHIP", "switchboard-plugin-aftership"),
     ("EASYPOST", "switchboard-plugin-easypost"),
+    ("SHOPIFY", "switchboard-plugin-shopify"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

@@ -197,3 +197,11 @@ pub fn outbound(
         attributes: vec![],
     }
 }
+
+/// Serves `router` on 127.0.0.1 (a provider's API, simulated) and returns its base URL.
+pub async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    base
+}

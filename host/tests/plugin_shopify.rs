@@ -1,0 +1,280 @@
+//! The bundled Shopify connector: signed webhooks on fixtures shaped like Shopify's payloads,
+//! and the Admin REST backfill against a local server that filters, paginates (`Link` +
+//! `page_info`) and authenticates like Shopify's.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde_json::{Value, json};
+use switchboard::model::{ConsentState, Event, Identifier, Order, OrderStatus};
+use switchboard::runtime::LoadedConnector;
+use switchboard::store::Ingested;
+use switchboard_test_artifacts as artifacts;
+
+const SECRET: &str = "fixture-shopify-client-secret";
+
+async fn shopify(extra: &[(&str, &str)], allowed: &[&str]) -> LoadedConnector {
+    let mut config =
+        vec![("client_secret", SECRET), ("shop_domain", "atelier-lumiere.myshopify.com")];
+    config.extend_from_slice(extra);
+    common::plugin(artifacts::SHOPIFY, "shopify", &config, allowed).await
+}
+
+async fn events(connector: &LoadedConnector, name: &str) -> Vec<Event> {
+    connector.handle_webhook(common::fixture("shopify", name)).await.unwrap().events
+}
+
+fn order(events: &[Event]) -> &Order {
+    match events {
+        [Event::Order(order)] => order,
+        other => panic!("expected one order: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn order_webhooks_become_orders() {
+    let connector = shopify(&[], &[]).await;
+    let created = events(&connector, "orders-create.http").await;
+    let o = order(&created);
+    assert_eq!(o.provider_id, "820982911946154508");
+    assert_eq!(o.number.as_deref(), Some("#1001"));
+    assert_eq!(o.status, OrderStatus::Paid);
+    assert_eq!((o.total.amount_minor, o.total.currency.as_str()), (2598, "EUR"));
+    assert_eq!(o.lines.len(), 1);
+    assert_eq!(o.lines[0].sku.as_deref(), Some("MUG-LUM-BLUE"));
+    assert_eq!((o.lines[0].quantity, o.lines[0].unit_price.amount_minor), (2, 1299));
+    assert_eq!(o.placed_at, 1_795_511_702_000);
+    let address = o.delivery_address.as_ref().unwrap();
+    assert_eq!(address.city.as_deref(), Some("Lyon"));
+    assert_eq!(address.country.as_deref(), Some("FR"));
+    assert_eq!(address.phone.as_deref(), Some("+33 6 12 34 56 78"));
+    assert!(
+        o.contact.identifiers.contains(&Identifier::Email { value: "ann.lee@example.com".into() })
+    );
+    assert!(o.contact.identifiers.contains(&Identifier::External {
+        namespace: "shopify:customer".into(),
+        value: "115310627314723954".into()
+    }));
+    assert_eq!(o.contact.locale.as_deref(), Some("fr"));
+
+    let cancelled = events(&connector, "orders-cancelled.http").await;
+    let c = order(&cancelled);
+    assert_eq!(c.provider_id, o.provider_id, "a later state amends the same order");
+    assert_eq!(c.status, OrderStatus::Cancelled);
+    assert!(c.updated_at > o.updated_at);
+    assert!(c.attributes.iter().any(|a| a.key == "cancel_reason" && a.value == "customer"));
+}
+
+#[tokio::test]
+async fn customer_webhooks_carry_marketing_consent() {
+    let connector = shopify(&[], &[]).await;
+    let events = events(&connector, "customers-update.http").await;
+    let [Event::Contact(update), Event::Consent(consent)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(update.provider_id, "7a1c5e02-41a0-4f43-9c55-1c6a0d2b7e11", "the webhook id");
+    assert_eq!(update.contact.given_name.as_deref(), Some("Ann"));
+    assert_eq!((consent.channel.as_str(), consent.state), ("email", ConsentState::OptIn));
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_and_nothing_is_stored() {
+    let connector = shopify(&[], &[]).await;
+    for (name, kind) in [
+        ("orders-create-wrong-signature.http", "unauthorized"),
+        ("orders-create-malformed.http", "bad_request"),
+    ] {
+        let error = connector.handle_webhook(common::fixture("shopify", name)).await.unwrap_err();
+        assert_eq!(common::kind(&error), kind, "{name}: {error}");
+    }
+    let mut request = common::fixture("shopify", "orders-create.http");
+    request.headers.retain(|(name, _)| !name.eq_ignore_ascii_case("x-shopify-topic"));
+    let error = connector.handle_webhook(request).await.unwrap_err();
+    assert_eq!(common::kind(&error), "bad_request");
+    assert!(error.to_string().contains("X-Shopify-Topic"), "{error}");
+    // Signed correctly, but for another shop.
+    let other = shopify(&[("shop_domain", "someone-else.myshopify.com")], &[]).await;
+    let error =
+        other.handle_webhook(common::fixture("shopify", "orders-create.http")).await.unwrap_err();
+    assert_eq!(common::kind(&error), "unauthorized");
+    assert!(error.to_string().contains("someone-else"), "{error}");
+}
+
+#[tokio::test]
+async fn a_redelivered_webhook_changes_nothing() {
+    let db = common::sqlite();
+    let store = common::open(&db).await;
+    let connector = shopify(&[], &[]).await;
+    for name in ["orders-create.http", "customers-update.http"] {
+        let first = events(&connector, name).await;
+        store.ingest("shopify", &first).await.unwrap();
+        let before = store.stats().await.unwrap();
+        let again = events(&connector, name).await;
+        let outcome = store.ingest("shopify", &again).await.unwrap();
+        assert!(
+            outcome.events.iter().all(|(_, change)| *change == Ingested::Unchanged),
+            "{name}: {outcome:?}"
+        );
+        assert_eq!(store.stats().await.unwrap(), before, "{name}");
+    }
+}
+
+/// Shopify's orders endpoint as documented: `updated_at_min`/`updated_at_max` inclusive,
+/// `limit`, and a `Link` header with `page_info`, which must be used alone.
+#[derive(Clone, Default)]
+struct FakeShop {
+    orders: Arc<Mutex<Vec<Value>>>,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+fn at(value: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(value).unwrap().timestamp_millis()
+}
+
+async fn orders_json(
+    State(shop): State<FakeShop>,
+    headers: HeaderMap,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    if headers.get("x-shopify-access-token").map(|v| v.as_bytes()) != Some(b"shpat_fixture") {
+        return (StatusCode::UNAUTHORIZED, axum::Json(json!({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}))).into_response();
+    }
+    let get = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    shop.requests.lock().unwrap().push(serde_json::to_string(&query).unwrap());
+    let (min, max, after, limit) = match get("page_info") {
+        Some(info) => {
+            if query.iter().any(|(k, _)| k != "page_info" && k != "limit") {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    axum::Json(
+                        json!({"errors": {"page_info": "Cannot be used with other params"}}),
+                    ),
+                )
+                    .into_response();
+            }
+            let state: Value = serde_json::from_slice(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(info).unwrap(),
+            )
+            .unwrap();
+            (
+                state["min"].as_i64(),
+                state["max"].as_i64(),
+                state["after"].as_u64().unwrap(),
+                state["limit"].as_u64().unwrap() as usize,
+            )
+        }
+        None => (
+            get("updated_at_min").map(|v| at(&v)),
+            get("updated_at_max").map(|v| at(&v)),
+            0,
+            get("limit").map(|l| l.parse().unwrap()).unwrap_or(50),
+        ),
+    };
+    let mut matching: Vec<Value> = shop
+        .orders
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|o| {
+            let updated = at(o["updated_at"].as_str().unwrap());
+            min.is_none_or(|m| updated >= m) && max.is_none_or(|m| updated <= m)
+        })
+        .filter(|o| o["id"].as_u64().unwrap() > after)
+        .cloned()
+        .collect();
+    matching.sort_by_key(|o| o["id"].as_u64().unwrap());
+    let more = matching.len() > limit;
+    matching.truncate(limit);
+    let mut response = axum::Json(json!({ "orders": matching })).into_response();
+    if more {
+        let last = matching.last().unwrap()["id"].as_u64().unwrap();
+        let info = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(json!({"min": min, "max": max, "after": last, "limit": limit}).to_string());
+        let host = headers.get("host").unwrap().to_str().unwrap();
+        let link = format!(
+            "<http://{host}/admin/api/2025-10/orders.json?limit={limit}&page_info={info}>; rel=\"next\""
+        );
+        response.headers_mut().insert("link", link.parse().unwrap());
+    }
+    response
+}
+
+fn shop_order(id: u64, updated_at: &str, email: &str) -> Value {
+    json!({
+        "id": id, "name": format!("#{}", 1000 + id % 1000), "email": email, "phone": null,
+        "created_at": "2026-11-20T08:00:00Z", "updated_at": updated_at, "cancelled_at": null,
+        "currency": "EUR", "total_price": "10.00", "financial_status": "paid",
+        "fulfillment_status": null, "line_items": [], "customer": null, "shipping_address": null
+    })
+}
+
+fn ids(events: &[Event]) -> Vec<String> {
+    let mut ids: Vec<String> = events.iter().map(|e| e.provider_id().to_string()).collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn backfill_walks_pages_and_never_misses_the_boundary_second() {
+    let shop = FakeShop::default();
+    let now = chrono::DateTime::from_timestamp_millis(switchboard::store::now_millis()).unwrap();
+    let stamp = |minutes_ago: i64| (now - chrono::Duration::minutes(minutes_ago)).to_rfc3339();
+    *shop.orders.lock().unwrap() =
+        (1..=5).map(|i| shop_order(i, &stamp(60 - i as i64), "a@example.com")).collect();
+    let router = axum::Router::new()
+        .route("/admin/api/2025-10/orders.json", axum::routing::get(orders_json))
+        .with_state(shop.clone());
+    let base = common::serve(router).await;
+    let connector = shopify(
+        &[
+            ("access_token", "shpat_fixture"),
+            ("api_base", &base),
+            ("page_limit", "2"),
+            ("max_pages", "2"),
+        ],
+        &[&base],
+    )
+    .await;
+
+    // Five orders, two per page, two pages per poll: the walk stops after page two and goes on
+    // from the stored page at the next poll.
+    let first = connector.poll(None).await.unwrap();
+    assert_eq!(ids(&first.events), ["1", "2", "3", "4"]);
+    let cursor: Value = serde_json::from_str(first.next_cursor.as_deref().unwrap()).unwrap();
+    assert!(cursor["next"].as_str().unwrap().contains("page_info="), "{cursor}");
+    let second = connector.poll(first.next_cursor.clone()).await.unwrap();
+    assert_eq!(ids(&second.events), ["5"]);
+    let cursor: Value = serde_json::from_str(second.next_cursor.as_deref().unwrap()).unwrap();
+    let boundary = cursor["since"].as_str().unwrap().to_string();
+    assert!(cursor.get("next").is_none(), "{cursor}");
+    {
+        let requests = shop.requests.lock().unwrap();
+        assert!(
+            requests[0].contains("updated_at_max") && requests[0].contains("\"status\",\"any\""),
+            "{requests:?}"
+        );
+        assert!(!requests[0].contains("updated_at_min"), "the first walk has no lower bound");
+    }
+
+    // An order that Shopify saves with exactly the boundary second, after the walk read past
+    // it, and a later one: the next walk starts at the boundary, inclusive.
+    shop.orders.lock().unwrap().push(shop_order(6, &boundary, "b@example.com"));
+    shop.orders.lock().unwrap().push(shop_order(7, &stamp(0), "c@example.com"));
+    // The later order is inside the lag (60 s by default), so only the boundary one is due now.
+    let third = connector.poll(second.next_cursor.clone()).await.unwrap();
+    assert_eq!(ids(&third.events), ["6"]);
+    assert!(shop.requests.lock().unwrap().last().unwrap().contains(&boundary));
+
+    // Wrong credentials are the operator's to fix, not a retry.
+    let locked = shopify(&[("access_token", "wrong"), ("api_base", &base)], &[&base]).await;
+    let error = locked.poll(None).await.unwrap_err();
+    assert_eq!(common::kind(&error), "config", "{error}");
+    // A cursor from something else is refused clearly.
+    let error = connector.poll(Some("not json".into())).await.unwrap_err();
+    assert!(error.to_string().contains("cursor"), "{error}");
+}

@@ -1,0 +1,418 @@
+//! Shopify: orders and customers, pushed by webhooks and backfilled through the Admin REST API.
+//!
+//! **Webhooks** (one subscription URL, `/hooks/shopify`, for every topic; the topic is in
+//! `X-Shopify-Topic`): `orders/create`, `orders/updated`, `orders/cancelled` become order events,
+//! `customers/create` and `customers/update` a contact update plus the customer's e-mail and
+//! SMS marketing consents. Every request must carry `X-Shopify-Hmac-Sha256`, the base64
+//! HMAC-SHA256 of the raw body under the app's client secret (`client_secret`); when
+//! `shop_domain` is set, `X-Shopify-Shop-Domain` must name that shop.
+//!
+//! Redeliveries (same `X-Shopify-Webhook-Id`) are recognised without connector state: a
+//! customer update's provider id *is* the webhook id, and an order event is keyed by the order
+//! id and its `updated_at`, so the store finds the same content and changes nothing. (Keeping
+//! seen ids in the connector's state would drop a retry whose first delivery the host failed to
+//! commit.)
+//!
+//! **Poll** walks `GET {api_base}/admin/api/{api_version}/orders.json?status=any` between two
+//! `updated_at` bounds, page by page through the `Link` header. Both bounds are inclusive in
+//! Shopify's API and the next walk starts *at* the previous walk's upper bound, so an order
+//! updated at exactly the boundary second is fetched by both walks (the store recognises the
+//! repeat) and never by neither. The upper bound is `poll_lag_secs` (default 60) in the past,
+//! so orders being written while the walk runs, and clock skew, fall into the next walk. A walk
+//! of more than `max_pages` pages (default 4) continues at the next poll from the page it
+//! stopped at: the cursor holds the bounds and the next page's URL.
+use serde::{Deserialize, Serialize};
+use switchboard_sdk::http;
+use switchboard_sdk::prelude::*;
+use switchboard_sdk::signature::{Algorithm, Encoding, verify};
+use switchboard_sdk::time;
+
+struct Shopify;
+
+/// The Admin API version used unless `api_version` says otherwise.
+const API_VERSION: &str = "2025-10";
+
+#[derive(Deserialize)]
+struct ShopifyOrder {
+    id: u64,
+    name: Option<String>,
+    email: Option<String>,
+    contact_email: Option<String>,
+    phone: Option<String>,
+    customer_locale: Option<String>,
+    created_at: String,
+    updated_at: Option<String>,
+    cancelled_at: Option<String>,
+    cancel_reason: Option<String>,
+    currency: String,
+    total_price: String,
+    financial_status: Option<String>,
+    fulfillment_status: Option<String>,
+    #[serde(default)]
+    line_items: Vec<LineItem>,
+    customer: Option<Customer>,
+    shipping_address: Option<ShopifyAddress>,
+    source_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LineItem {
+    name: Option<String>,
+    title: Option<String>,
+    sku: Option<String>,
+    quantity: u32,
+    price: String,
+}
+
+#[derive(Deserialize)]
+struct Customer {
+    id: u64,
+    email: Option<String>,
+    phone: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    updated_at: Option<String>,
+    created_at: Option<String>,
+    default_address: Option<ShopifyAddress>,
+    email_marketing_consent: Option<MarketingConsent>,
+    sms_marketing_consent: Option<MarketingConsent>,
+    tags: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct MarketingConsent {
+    state: Option<String>,
+    consent_updated_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ShopifyAddress {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    name: Option<String>,
+    address1: Option<String>,
+    address2: Option<String>,
+    city: Option<String>,
+    province: Option<String>,
+    zip: Option<String>,
+    country_code: Option<String>,
+    phone: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct OrdersPage {
+    orders: Vec<ShopifyOrder>,
+}
+
+/// Where a backfill walk stands, stored by the host between polls.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Cursor {
+    /// Lower bound of the next walk (inclusive); `None` before the first walk ends.
+    since: Option<String>,
+    /// Upper bound of the walk in progress (inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    until: Option<String>,
+    /// The next page of the walk in progress, exactly as the `Link` header gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
+}
+
+fn non_empty(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn customer_contact(customer: &Customer) -> Contact {
+    let mut contact = Contact::new()
+        .external("shopify:customer", &customer.id.to_string())
+        .email(customer.email.as_deref().unwrap_or(""))
+        .phone(customer.phone.as_deref().unwrap_or(""))
+        .names(
+            customer.first_name.as_deref().unwrap_or(""),
+            customer.last_name.as_deref().unwrap_or(""),
+        );
+    if let Some(phone) = customer.default_address.as_ref().and_then(|a| non_empty(&a.phone)) {
+        contact = contact.phone(phone);
+    }
+    if let Some(tags) = non_empty(&customer.tags) {
+        contact = contact.attr("shopify_tags", tags);
+    }
+    contact
+}
+
+fn order_status(order: &ShopifyOrder) -> OrderStatus {
+    if order.cancelled_at.is_some() {
+        return OrderStatus::Cancelled;
+    }
+    match (order.financial_status.as_deref(), order.fulfillment_status.as_deref()) {
+        (Some("refunded"), _) => OrderStatus::Refunded,
+        (Some("voided"), _) => OrderStatus::Cancelled,
+        (_, Some("fulfilled")) => OrderStatus::Shipped,
+        (_, Some("partial")) => OrderStatus::Processing,
+        (Some("paid" | "partially_refunded"), _) => OrderStatus::Paid,
+        _ => OrderStatus::Pending,
+    }
+}
+
+fn address(a: &ShopifyAddress) -> Address {
+    let joined = [non_empty(&a.first_name), non_empty(&a.last_name)]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    Address {
+        name: non_empty(&a.name)
+            .map(str::to_string)
+            .or_else(|| (!joined.is_empty()).then_some(joined)),
+        line1: non_empty(&a.address1).map(str::to_string),
+        line2: non_empty(&a.address2).map(str::to_string),
+        city: non_empty(&a.city).map(str::to_string),
+        region: non_empty(&a.province).map(str::to_string),
+        postal_code: non_empty(&a.zip).map(str::to_string),
+        country: non_empty(&a.country_code).map(|c| c.to_ascii_uppercase()),
+        phone: non_empty(&a.phone).map(str::to_string),
+    }
+}
+
+fn order_event(order: &ShopifyOrder, shop: Option<&str>) -> Result<Order, ConnectorError> {
+    let mut contact = match &order.customer {
+        Some(customer) => customer_contact(customer),
+        None => Contact::new(),
+    };
+    contact = contact
+        .email(non_empty(&order.email).or(non_empty(&order.contact_email)).unwrap_or(""))
+        .phone(order.phone.as_deref().unwrap_or(""));
+    if let Some(locale) = non_empty(&order.customer_locale) {
+        contact = contact.locale(locale);
+    }
+    if contact.identifiers.is_empty() {
+        return Err(ConnectorError::BadRequest(format!(
+            "order {} names no customer, e-mail or phone",
+            order.id
+        )));
+    }
+    let placed = time::parse_rfc3339(&order.created_at)?;
+    let updated = match &order.updated_at {
+        Some(at) => time::parse_rfc3339(at)?,
+        None => placed,
+    };
+    let mut event = Order::new(
+        &order.id.to_string(),
+        contact,
+        Money::from_decimal(&order.total_price, &order.currency)?,
+    )
+    .status(order_status(order))
+    .at(placed, updated);
+    if let Some(name) = non_empty(&order.name) {
+        event = event.number(name);
+    }
+    for item in &order.line_items {
+        let name = non_empty(&item.name).or(non_empty(&item.title)).unwrap_or("item");
+        let mut line =
+            OrderLine::new(name, item.quantity, Money::from_decimal(&item.price, &order.currency)?);
+        if let Some(sku) = non_empty(&item.sku) {
+            line = line.sku(sku);
+        }
+        event = event.line(line);
+    }
+    if let Some(shipping) = &order.shipping_address {
+        event = event.deliver_to(address(shipping));
+    }
+    for (key, value) in [
+        ("financial_status", &order.financial_status),
+        ("fulfillment_status", &order.fulfillment_status),
+        ("cancel_reason", &order.cancel_reason),
+        ("source_name", &order.source_name),
+    ] {
+        if let Some(value) = non_empty(value) {
+            event = event.attr(key, value);
+        }
+    }
+    if let Some(shop) = shop {
+        event = event.attr("shop_domain", shop);
+    }
+    Ok(event)
+}
+
+fn customer_events(customer: &Customer, webhook_id: &str) -> Result<Vec<Event>, ConnectorError> {
+    let contact = customer_contact(customer);
+    let at = match customer.updated_at.as_deref().or(customer.created_at.as_deref()) {
+        Some(at) => time::parse_rfc3339(at)?,
+        None => time::now_millis(),
+    };
+    let mut update = contact.clone().update(webhook_id);
+    update.occurred_at = at;
+    let mut events: Vec<Event> = vec![update.into()];
+    for (channel, consent) in
+        [("email", &customer.email_marketing_consent), ("sms", &customer.sms_marketing_consent)]
+    {
+        let Some(consent) = consent else { continue };
+        let state = match consent.state.as_deref() {
+            Some("subscribed") => ConsentState::OptIn,
+            Some("unsubscribed" | "redacted") => ConsentState::OptOut,
+            // `not_subscribed`, `pending` (double opt-in not confirmed) say nothing yet.
+            _ => continue,
+        };
+        let when = match &consent.consent_updated_at {
+            Some(at) => time::parse_rfc3339(at)?,
+            None => at,
+        };
+        let mut event = Consent::new(
+            &format!("{}:{channel}:{when}", customer.id),
+            contact.clone(),
+            channel,
+            state,
+        )
+        .reason(&format!(
+            "Shopify {channel} marketing consent: {}",
+            consent.state.as_deref().unwrap_or("")
+        ));
+        event.occurred_at = when;
+        events.push(event.into());
+    }
+    Ok(events)
+}
+
+fn config_number(key: &str, default: u64) -> Result<u64, ConnectorError> {
+    match config(key) {
+        None => Ok(default),
+        Some(value) => value.trim().parse().map_err(|_| {
+            ConnectorError::Config(format!("`{key}` must be a whole number, got `{value}`"))
+        }),
+    }
+}
+
+fn api_base() -> Result<String, ConnectorError> {
+    if let Some(base) = config("api_base") {
+        return Ok(base.trim_end_matches('/').to_string());
+    }
+    let shop = config("shop_domain").ok_or_else(|| {
+        ConnectorError::Config(
+            "set `shop_domain` (e.g. `example.myshopify.com`) or `api_base`".into(),
+        )
+    })?;
+    Ok(format!("https://{}", shop.trim().trim_end_matches('/')))
+}
+
+impl Connector for Shopify {
+    fn manifest() -> Manifest {
+        Manifest::new("shopify", "0.1.0", "Shopify").channel("shop").webhook().poll()
+    }
+
+    fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
+        let secret = require_config("client_secret")?;
+        let signature = request
+            .header("x-shopify-hmac-sha256")
+            .ok_or_else(|| ConnectorError::Unauthorized("missing X-Shopify-Hmac-Sha256".into()))?;
+        verify(Algorithm::Sha256, secret.as_bytes(), &request.body, signature, Encoding::Base64)?;
+        let shop = request.header("x-shopify-shop-domain").map(str::to_string);
+        if let (Some(expected), Some(shop)) = (config("shop_domain"), shop.as_deref())
+            && !expected.trim().eq_ignore_ascii_case(shop)
+        {
+            return Err(ConnectorError::Unauthorized(format!(
+                "webhook from shop `{shop}`, this connector serves `{}`",
+                expected.trim()
+            )));
+        }
+        let topic = request
+            .header("x-shopify-topic")
+            .ok_or_else(|| ConnectorError::BadRequest("missing X-Shopify-Topic".into()))?
+            .to_string();
+        let webhook_id = request
+            .header("x-shopify-webhook-id")
+            .ok_or_else(|| ConnectorError::BadRequest("missing X-Shopify-Webhook-Id".into()))?
+            .to_string();
+        let events: Vec<Event> = match topic.as_str() {
+            "orders/create" | "orders/updated" | "orders/cancelled" | "orders/paid"
+            | "orders/fulfilled" => {
+                let order: ShopifyOrder = request.json()?;
+                vec![order_event(&order, shop.as_deref())?.into()]
+            }
+            "customers/create" | "customers/update" => {
+                let customer: Customer = request.json()?;
+                customer_events(&customer, &webhook_id)?
+            }
+            other => {
+                // Acknowledged, so Shopify does not retry a topic this connector ignores.
+                log(
+                    switchboard_sdk::host::LogLevel::Info,
+                    &format!("ignoring Shopify topic `{other}` (webhook {webhook_id})"),
+                );
+                Vec::new()
+            }
+        };
+        Ok(WebhookOutcome::ok(events))
+    }
+
+    fn poll(cursor: Option<String>) -> Result<PollOutcome, ConnectorError> {
+        let token = require_config("access_token")?;
+        let max_pages = config_number("max_pages", 4)?.max(1);
+        let lag_ms = config_number("poll_lag_secs", 60)? as i64 * 1000;
+        let limit = config_number("page_limit", 250)?.clamp(1, 250);
+        let mut cursor: Cursor = match cursor.as_deref() {
+            None => Cursor::default(),
+            Some(text) => serde_json::from_str(text).map_err(|e| {
+                ConnectorError::Config(format!(
+                    "stored cursor `{text}` is not this connector's: {e}"
+                ))
+            })?,
+        };
+        let mut url = match cursor.next.take() {
+            Some(next) => next,
+            None => {
+                let until = time::format_rfc3339(time::now_millis() - lag_ms);
+                if let Some(since) = &cursor.since
+                    && time::parse_rfc3339(since)? > time::parse_rfc3339(&until)?
+                {
+                    // The clock went back (or `poll_lag_secs` grew): nothing can be due yet.
+                    return Ok(PollOutcome { events: Vec::new(), next_cursor: None });
+                }
+                let limit = limit.to_string();
+                let mut pairs =
+                    vec![("status", "any"), ("limit", limit.as_str()), ("updated_at_max", &until)];
+                if let Some(since) = &cursor.since {
+                    pairs.push(("updated_at_min", since));
+                }
+                let query = switchboard_sdk::form::encode(&pairs);
+                cursor.until = Some(until);
+                let version = config("api_version").unwrap_or_else(|| API_VERSION.into());
+                format!("{}/admin/api/{version}/orders.json?{query}", api_base()?)
+            }
+        };
+        let shop = config("shop_domain");
+        let mut events: Vec<Event> = Vec::new();
+        for _ in 0..max_pages {
+            let response = http::get(&url)
+                .header("X-Shopify-Access-Token", &token)
+                .header("Accept", "application/json")
+                .send()?
+                .error_for_status()?;
+            let page: OrdersPage = response.json()?;
+            for order in &page.orders {
+                match order_event(order, shop.as_deref()) {
+                    Ok(event) => events.push(event.into()),
+                    // One order without a buyer must not stop the backfill of the others.
+                    Err(error) => log(
+                        switchboard_sdk::host::LogLevel::Warn,
+                        &format!("skipping order {}: {error:?}", order.id),
+                    ),
+                }
+            }
+            match response.header("link").and_then(http::next_link) {
+                Some(next) => url = next,
+                None => {
+                    // The walk is complete: the next one starts at its upper bound, inclusive.
+                    let next = Cursor { since: cursor.until.take(), until: None, next: None };
+                    return Ok(PollOutcome { events, next_cursor: Some(to_json(&next)) });
+                }
+            }
+        }
+        cursor.next = Some(url);
+        Ok(PollOutcome { events, next_cursor: Some(to_json(&cursor)) })
+    }
+}
+
+fn to_json(cursor: &Cursor) -> String {
+    serde_json::to_string(cursor).unwrap_or_default()
+}
+
+export_connector!(Shopify);
