@@ -102,6 +102,7 @@ impl Metrics {
                 crate::model::Event::Order(_) => "order",
                 crate::model::Event::Shipment(_) => "shipment",
                 crate::model::Event::Consent(_) => "consent",
+                crate::model::Event::Payment(_) => "payment",
             };
             self.events
                 .get_or_create(&EventLabels { connector: connector.into(), kind: kind.into() })

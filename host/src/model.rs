@@ -256,6 +256,91 @@ pub struct Shipment {
     pub attributes: Vec<Attribute>,
 }
 
+/// Where a payment stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum PaymentStatus {
+    Succeeded,
+    PartiallyRefunded,
+    Refunded,
+}
+
+/// Money received for an order (or, when the processor knows no order, from a customer), and
+/// what of it was refunded.
+///
+/// Contract v0.1.0 has no payment event: a connector reports a payment as an `order` event
+/// carrying the attribute [`PAYMENT_FOR`] (the SDK's `Payment` builder writes it), and the
+/// bindings turn it into this type, so nothing past the runtime sees the convention. A later
+/// contract version can carry payments as their own event without changing the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    /// The processor's id, e.g. a Stripe PaymentIntent `pi_…`.
+    pub provider_id: String,
+    /// Who paid.
+    pub contact: Contact,
+    /// The order it pays, as the shop reports it (provider id or the number the customer sees).
+    pub order_ref: Option<String>,
+    /// Succeeded, or (partially) refunded.
+    pub status: PaymentStatus,
+    /// The amount received.
+    pub amount: Money,
+    /// Of which refunded, in the same currency's minor unit.
+    pub refunded_minor: i64,
+    /// When this state was reached.
+    pub occurred_at: Timestamp,
+    /// Anything else (payment method, processor's customer id…).
+    pub attributes: Vec<Attribute>,
+}
+
+/// The order attribute that marks an `order` event of contract v0.1.0 as a payment; its value
+/// is the paid order's reference, empty when the processor knows none.
+pub const PAYMENT_FOR: &str = "switchboard.payment-for";
+/// With [`PAYMENT_FOR`]: the amount refunded so far, in minor units.
+pub const PAYMENT_REFUNDED_MINOR: &str = "switchboard.refunded-minor";
+
+impl Payment {
+    /// The event an order event of contract v0.1.0 stands for: a payment if it carries
+    /// [`PAYMENT_FOR`], the order otherwise.
+    pub fn from_order(mut order: Order) -> Event {
+        let Some(at) = order.attributes.iter().position(|a| a.key == PAYMENT_FOR) else {
+            return Event::Order(order);
+        };
+        let reference = order.attributes.remove(at).value;
+        let refunded_minor = order
+            .attributes
+            .iter()
+            .position(|a| a.key == PAYMENT_REFUNDED_MINOR)
+            .map(|i| order.attributes.remove(i).value)
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .unwrap_or(0)
+            .clamp(0, order.total.amount_minor.max(0));
+        let status = match order.status {
+            OrderStatus::Refunded | OrderStatus::Returned if refunded_minor == 0 => {
+                PaymentStatus::Refunded
+            }
+            _ if refunded_minor == 0 => PaymentStatus::Succeeded,
+            _ if refunded_minor < order.total.amount_minor => PaymentStatus::PartiallyRefunded,
+            _ => PaymentStatus::Refunded,
+        };
+        let refunded_minor = if status == PaymentStatus::Refunded && refunded_minor == 0 {
+            order.total.amount_minor
+        } else {
+            refunded_minor
+        };
+        Event::Payment(Payment {
+            provider_id: order.provider_id,
+            contact: order.contact,
+            order_ref: Some(reference.trim().to_string()).filter(|r| !r.is_empty()),
+            status,
+            amount: order.total,
+            refunded_minor,
+            occurred_at: order.updated_at,
+            attributes: order.attributes,
+        })
+    }
+}
+
 /// Opt-in or opt-out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -292,6 +377,7 @@ pub enum Event {
     Order(Order),
     Shipment(Shipment),
     Consent(Consent),
+    Payment(Payment),
 }
 
 impl Event {
@@ -304,6 +390,7 @@ impl Event {
             Event::Order(e) => &e.provider_id,
             Event::Shipment(e) => &e.provider_id,
             Event::Consent(e) => &e.provider_id,
+            Event::Payment(e) => &e.provider_id,
         }
     }
 }

@@ -106,6 +106,7 @@ async fn probe_sees_the_request_config_and_every_event_kind() {
             Event::Order(_) => "order",
             Event::Shipment(_) => "shipment",
             Event::Consent(_) => "consent",
+            Event::Payment(_) => "payment",
         })
         .collect();
     assert_eq!(kinds, ["contact", "interaction", "order", "shipment", "consent"]);

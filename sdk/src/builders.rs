@@ -321,6 +321,65 @@ impl Order {
     }
 }
 
+/// A payment received for an order, or its refund, e.g. from a payment processor.
+///
+/// Contract v0.1.0 has no payment event: a payment travels as an `order` event carrying the
+/// attribute `switchboard.payment-for` (the paid order's reference, empty when unknown) and,
+/// after a refund, `switchboard.refunded-minor`. This builder writes them; the host turns such
+/// an event into a payment attached to the order, never into a second order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payment {
+    order: Order,
+    order_ref: String,
+    refunded_minor: i64,
+}
+
+impl Payment {
+    /// `amount` received now from `contact`, for no known order yet.
+    pub fn new(provider_id: &str, contact: Contact, amount: Money) -> Self {
+        let order = Order::new(provider_id, contact, amount).status(OrderStatus::Paid);
+        Payment { order, order_ref: String::new(), refunded_minor: 0 }
+    }
+
+    /// The order it pays, as the shop reports it: its provider id or the number the customer
+    /// sees (`#1001`).
+    pub fn for_order(mut self, reference: &str) -> Self {
+        self.order_ref = reference.trim().to_string();
+        self
+    }
+
+    /// How much of it was refunded so far, in minor units.
+    pub fn refunded(mut self, amount_minor: i64) -> Self {
+        self.refunded_minor = amount_minor;
+        self.order.status =
+            if amount_minor > 0 { OrderStatus::Refunded } else { OrderStatus::Paid };
+        self
+    }
+
+    /// Sets when this state was reached.
+    pub fn at(mut self, occurred_at: Timestamp) -> Self {
+        self.order.placed_at = occurred_at;
+        self.order.updated_at = occurred_at;
+        self
+    }
+
+    /// Adds a free-form attribute (payment method, processor's customer id…).
+    pub fn attr(mut self, key: &str, value: &str) -> Self {
+        self.order = self.order.attr(key, value);
+        self
+    }
+}
+
+impl From<Payment> for Event {
+    fn from(payment: Payment) -> Self {
+        let mut order = payment.order.attr("switchboard.payment-for", &payment.order_ref);
+        if payment.refunded_minor > 0 {
+            order = order.attr("switchboard.refunded-minor", &payment.refunded_minor.to_string());
+        }
+        Event::Order(order)
+    }
+}
+
 impl Shipment {
     /// A shipment reported now.
     pub fn new(

@@ -57,6 +57,7 @@ pub mod wit {
     });
 }
 
+pub use builders::Payment;
 pub use form::Form;
 /// Who a connector is: id, version, display name, channels and capabilities.
 pub use wit::switchboard::connector::types::ConnectorManifest as Manifest;
@@ -157,7 +158,7 @@ pub mod prelude {
         Address, Attachment, Attribute, Capabilities, Connector, ConnectorError, Consent,
         ConsentState, Contact, ContactUpdate, Direction, Event, ExternalId, Form, Header,
         HttpRequest, HttpResponse, Identifier, Interaction, InteractionKind, Manifest, Money,
-        Order, OrderLine, OrderStatus, OutboundMessage, PollOutcome, Receipt, Shipment,
+        Order, OrderLine, OrderStatus, OutboundMessage, Payment, PollOutcome, Receipt, Shipment,
         ShipmentStatus, WebhookOutcome, export_connector,
     };
     pub use serde_json::{Value, json};

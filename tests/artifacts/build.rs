@@ -27,6 +27,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("AFTERSHIP", "switchboard-plugin-aftership"),
     ("EASYPOST", "switchboard-plugin-easypost"),
     ("SHOPIFY", "switchboard-plugin-shopify"),
+    ("STRIPE", "switchboard-plugin-stripe"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

@@ -9,7 +9,7 @@ use sqlx::{Any, AnyConnection, Transaction};
 
 use super::{Store, StoreError, now_millis, write_tx};
 use crate::identity::{self, Candidate, Kind, Normalized};
-use crate::model::{Consent, Contact, ContactUpdate, Event, Interaction, Order, Shipment};
+use crate::model::{Consent, Contact, ContactUpdate, Event, Interaction, Order, Payment, Shipment};
 
 /// What happened to one event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -137,6 +137,7 @@ impl Store {
             }
             Event::Order(order) => self.order(tx, connector, order, merges).await,
             Event::Shipment(shipment) => self.shipment(tx, connector, shipment, merges).await,
+            Event::Payment(payment) => self.payment(tx, connector, payment, merges).await,
             Event::Consent(consent) => self.consent(tx, connector, consent, merges).await,
         }
     }
@@ -253,16 +254,7 @@ impl Store {
         o: &Order,
         merges: &mut Vec<i64>,
     ) -> Result<(Option<i64>, Ingested), StoreError> {
-        if o.total.currency.len() != 3 || !o.total.currency.bytes().all(|b| b.is_ascii_uppercase())
-        {
-            return Err(StoreError::InvalidEvent {
-                provider_id: o.provider_id.clone(),
-                reason: format!(
-                    "currency `{}` is not an ISO 4217 code such as EUR",
-                    o.total.currency
-                ),
-            });
-        }
+        check_currency(&o.provider_id, &o.total.currency)?;
         let digest = hash(o);
         let existing: Option<(i64, String, i64, i64)> = sqlx::query_as(
             "SELECT id, content_hash, customer_id, updated_at FROM orders WHERE connector_id = $1 AND provider_id = $2",
@@ -361,6 +353,14 @@ impl Store {
             .bind(order_id)
             .bind(who.customer)
             .bind(format!("order {}", o.number.as_deref().unwrap_or(&o.provider_id)))
+            .bind(&reference)
+            .execute(&mut **tx)
+            .await?;
+            // So do payments; they keep the customer their own identifiers resolved to.
+            sqlx::query(
+                "UPDATE payments SET order_id = $1 WHERE order_id IS NULL AND order_ref = $2",
+            )
+            .bind(order_id)
             .bind(&reference)
             .execute(&mut **tx)
             .await?;
@@ -490,6 +490,101 @@ impl Store {
             .await?;
         }
         Ok((customer, amended(existing.is_some())))
+    }
+
+    async fn payment(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        connector: &str,
+        p: &Payment,
+        merges: &mut Vec<i64>,
+    ) -> Result<(Option<i64>, Ingested), StoreError> {
+        check_currency(&p.provider_id, &p.amount.currency)?;
+        let digest = hash(p);
+        let existing: Option<(i64, String, i64, i64)> = sqlx::query_as(
+            "SELECT id, content_hash, customer_id, occurred_at FROM payments WHERE connector_id = $1 AND provider_id = $2",
+        )
+        .bind(connector)
+        .bind(&p.provider_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some((_, h, customer, occurred_at)) = &existing
+            && (*h == digest || p.occurred_at < *occurred_at)
+        {
+            return Ok((Some(*customer), Ingested::Unchanged));
+        }
+        // The order it pays, by the shop's provider id or the number the customer sees.
+        let order: Option<(i64, i64, String)> = match &p.order_ref {
+            Some(reference) => {
+                sqlx::query_as(
+                    "SELECT id, customer_id, COALESCE(number, provider_id) FROM orders \
+                     WHERE provider_id = $1 OR number = $1 OR number = $2 ORDER BY id LIMIT 1",
+                )
+                .bind(reference)
+                .bind(format!("#{}", reference.trim_start_matches('#')))
+                .fetch_optional(&mut **tx)
+                .await?
+            }
+            None => None,
+        };
+        // Who paid: the payer's identifiers when the processor gave any, else the order's buyer.
+        let (customer, linked_by) = match (&order, p.contact.identifiers.is_empty()) {
+            (Some((_, customer, number)), true) => (*customer, format!("order {number}")),
+            _ => {
+                let who = self
+                    .resolve(tx, connector, &p.provider_id, &p.contact, p.occurred_at, merges)
+                    .await?;
+                (who.customer, who.linked_by)
+            }
+        };
+        let order_id = order.map(|(id, ..)| id);
+        match &existing {
+            Some((id, ..)) => {
+                sqlx::query(
+                    "UPDATE payments SET customer_id = $2, linked_by = $3, order_ref = $4, \
+                     order_id = COALESCE($5, order_id), status = $6, amount_minor = $7, refunded_minor = $8, \
+                     currency = $9, occurred_at = $10, attributes = $11, content_hash = $12 WHERE id = $1",
+                )
+                .bind(*id)
+                .bind(customer)
+                .bind(&linked_by)
+                .bind(&p.order_ref)
+                .bind(order_id)
+                .bind(enum_name(&p.status))
+                .bind(p.amount.amount_minor)
+                .bind(p.refunded_minor)
+                .bind(&p.amount.currency)
+                .bind(p.occurred_at)
+                .bind(json(&p.attributes))
+                .bind(&digest)
+                .execute(&mut **tx)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO payments (connector_id, provider_id, customer_id, linked_by, order_ref, order_id, \
+                     status, amount_minor, refunded_minor, currency, occurred_at, attributes, content_hash, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                )
+                .bind(connector)
+                .bind(&p.provider_id)
+                .bind(customer)
+                .bind(&linked_by)
+                .bind(&p.order_ref)
+                .bind(order_id)
+                .bind(enum_name(&p.status))
+                .bind(p.amount.amount_minor)
+                .bind(p.refunded_minor)
+                .bind(&p.amount.currency)
+                .bind(p.occurred_at)
+                .bind(json(&p.attributes))
+                .bind(&digest)
+                .bind(now_millis())
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+        Ok((Some(customer), amended(existing.is_some())))
     }
 
     async fn consent(
@@ -682,6 +777,16 @@ impl Store {
         .await?;
         Ok(Resolved { customer, linked_by })
     }
+}
+
+fn check_currency(provider_id: &str, currency: &str) -> Result<(), StoreError> {
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(StoreError::InvalidEvent {
+            provider_id: provider_id.to_string(),
+            reason: format!("currency `{currency}` is not an ISO 4217 code such as EUR"),
+        });
+    }
+    Ok(())
 }
 
 async fn existing(

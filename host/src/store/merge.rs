@@ -20,6 +20,7 @@ const OWNED: &[&str] = &[
     "orders",
     "shipments",
     "consents",
+    "payments",
 ];
 
 /// A customer's own fields, as a merge found them.
@@ -332,7 +333,10 @@ impl Store {
                 }
                 // Records that arrived after the merge through one of the absorbed customer's
                 // own identifiers follow it back.
-                if matches!(table.as_str(), "interactions" | "orders" | "shipments" | "consents") {
+                if matches!(
+                    table.as_str(),
+                    "interactions" | "orders" | "shipments" | "consents" | "payments"
+                ) {
                     for identifier in &moved.identifiers {
                         sqlx::query(sqlx::AssertSqlSafe(format!(
                             "UPDATE {table} SET customer_id = $1 WHERE customer_id = $2 AND linked_by = $3 AND created_at >= $4"
@@ -403,6 +407,7 @@ impl Store {
              UNION ALL SELECT 'order', id, connector_id, provider_id, linked_by FROM orders WHERE customer_id = $1 \
              UNION ALL SELECT 'shipment', id, connector_id, provider_id, linked_by FROM shipments WHERE customer_id = $1 \
              UNION ALL SELECT 'consent', id, connector_id, provider_id, linked_by FROM consents WHERE customer_id = $1 \
+             UNION ALL SELECT 'payment', id, connector_id, provider_id, linked_by FROM payments WHERE customer_id = $1 \
              ORDER BY 1, 2",
         )
         .bind(customer)

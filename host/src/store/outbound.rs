@@ -38,6 +38,8 @@ pub struct ConnectorStats {
     pub interactions: i64,
     /// Orders.
     pub orders: i64,
+    /// Payments (of a payment processor's connector).
+    pub payments: i64,
     /// Revenue per currency (minor units), paid and later statuses.
     pub revenue: BTreeMap<String, i64>,
     /// Automatic merges its events caused.
@@ -173,6 +175,7 @@ impl Store {
                SELECT connector_id, customer_id FROM interactions UNION ALL SELECT connector_id, customer_id FROM orders \
                UNION ALL SELECT connector_id, customer_id FROM shipments WHERE customer_id IS NOT NULL \
                UNION ALL SELECT connector_id, customer_id FROM consents UNION ALL SELECT connector_id, customer_id FROM contact_events \
+               UNION ALL SELECT connector_id, customer_id FROM payments \
              ) AS records GROUP BY connector_id",
         )
         .fetch_all(&mut *conn)
@@ -193,6 +196,13 @@ impl Store {
                 .await?;
         for (connector, count) in orders {
             stats.connectors.entry(connector).or_default().orders = count;
+        }
+        let payments: Vec<(String, i64)> =
+            sqlx::query_as("SELECT connector_id, COUNT(*) FROM payments GROUP BY connector_id")
+                .fetch_all(&mut *conn)
+                .await?;
+        for (connector, count) in payments {
+            stats.connectors.entry(connector).or_default().payments = count;
         }
         let revenue: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT connector_id, currency, CAST(SUM(total_minor) AS BIGINT) FROM orders \

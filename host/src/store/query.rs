@@ -180,6 +180,8 @@ pub struct OrderView {
     pub lines: Vec<serde_json::Value>,
     /// Attributes.
     pub attributes: serde_json::Value,
+    /// Payments and refunds reported for it (by a payment processor's connector), oldest first.
+    pub payments: Vec<serde_json::Value>,
 }
 
 /// Statuses whose total counts as revenue.
@@ -362,7 +364,8 @@ impl Store {
              UNION SELECT connector_id FROM interactions WHERE customer_id = $1 \
              UNION SELECT connector_id FROM orders WHERE customer_id = $1 \
              UNION SELECT connector_id FROM shipments WHERE customer_id = $1 \
-             UNION SELECT connector_id FROM consents WHERE customer_id = $1 ORDER BY 1",
+             UNION SELECT connector_id FROM consents WHERE customer_id = $1 \
+             UNION SELECT connector_id FROM payments WHERE customer_id = $1 ORDER BY 1",
         )
         .bind(id)
         .fetch_all(&mut *conn)
@@ -459,6 +462,7 @@ impl Store {
                SELECT occurred_at AS at, 3 AS rank, id, connector_id FROM interactions WHERE customer_id = $1 \
                UNION ALL SELECT placed_at, 2, id, connector_id FROM orders WHERE customer_id = $1 \
                UNION ALL SELECT occurred_at, 1, id, connector_id FROM shipments WHERE customer_id = $1 \
+               UNION ALL SELECT occurred_at, 0, id, connector_id FROM payments WHERE customer_id = $1 \
              ) AS items \
              WHERE at < $2 OR (at = $2 AND rank < $3) OR (at = $2 AND rank = $3 AND id < $4) \
              ORDER BY at DESC, rank DESC, id DESC LIMIT $5",
@@ -478,7 +482,8 @@ impl Store {
                 2 => {
                     ("order", serde_json::to_value(order_view(conn, id).await?).unwrap_or_default())
                 }
-                _ => ("shipment", shipment_json(conn, id).await?),
+                1 => ("shipment", shipment_json(conn, id).await?),
+                _ => ("payment", payment_json(conn, id).await?),
             };
             entries.push(TimelineEntry { kind: kind.into(), id, connector, at, data });
         }
@@ -595,6 +600,23 @@ async fn shipment_json(conn: &mut AnyConnection, id: i64) -> Result<serde_json::
     }))
 }
 
+async fn payment_json(conn: &mut AnyConnection, id: i64) -> Result<serde_json::Value, StoreError> {
+    type Row = (String, Option<String>, Option<i64>, String, i64, i64, String, i64, String, String);
+    let (provider_id, order_ref, order_id, status, amount, refunded, currency, at, attributes, linked_by): Row =
+        sqlx::query_as(
+            "SELECT provider_id, order_ref, order_id, status, amount_minor, refunded_minor, currency, occurred_at, \
+             attributes, linked_by FROM payments WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(serde_json::json!({
+        "provider_id": provider_id, "order_ref": order_ref, "order_id": order_id, "status": status,
+        "amount_minor": amount, "refunded_minor": refunded, "currency": currency, "occurred_at": at,
+        "attributes": parse_json(&attributes), "linked_by": linked_by,
+    }))
+}
+
 async fn order_view(conn: &mut AnyConnection, id: i64) -> Result<OrderView, StoreError> {
     let row: OrderRow = sqlx::query_as(
         "SELECT id, connector_id, provider_id, customer_id, number, status, total_minor, currency, placed_at, \
@@ -623,6 +645,15 @@ async fn order_view(conn: &mut AnyConnection, id: i64) -> Result<OrderView, Stor
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
+    let payment_ids: Vec<(i64,)> =
+        sqlx::query_as("SELECT id FROM payments WHERE order_id = $1 ORDER BY occurred_at, id")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+    let mut payments = Vec::new();
+    for (payment,) in payment_ids {
+        payments.push(payment_json(conn, payment).await?);
+    }
     Ok(OrderView {
         id,
         connector,
@@ -643,6 +674,7 @@ async fn order_view(conn: &mut AnyConnection, id: i64) -> Result<OrderView, Stor
             })
             .collect(),
         attributes: parse_json(&attributes),
+        payments,
     })
 }
 

@@ -132,7 +132,8 @@ impl From<wit::Event> for model::Event {
                     .collect(),
                 attributes: attributes(i.attributes),
             }),
-            wit::Event::Order(o) => model::Event::Order(model::Order {
+            // Payments travel as orders in this version (see `model::PAYMENT_FOR`).
+            wit::Event::Order(o) => model::Payment::from_order(model::Order {
                 provider_id: o.provider_id,
                 contact: o.contact.into(),
                 number: o.number,

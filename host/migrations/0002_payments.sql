@@ -1,0 +1,23 @@
+-- Payments and refunds: money received for an order. Like shipments, a payment may arrive
+-- before the order it pays: `order_id` stays empty until an order matches `order_ref`.
+CREATE TABLE payments (
+    id __ID__,
+    connector_id TEXT NOT NULL,
+    provider_id TEXT NOT NULL,
+    customer_id BIGINT NOT NULL REFERENCES customers (id),
+    linked_by TEXT NOT NULL,
+    order_ref TEXT,
+    order_id BIGINT REFERENCES orders (id),
+    status TEXT NOT NULL,
+    amount_minor BIGINT NOT NULL,
+    refunded_minor BIGINT NOT NULL,
+    currency TEXT NOT NULL,
+    occurred_at BIGINT NOT NULL,
+    attributes TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    UNIQUE (connector_id, provider_id)
+);
+CREATE INDEX payments_timeline ON payments (customer_id, occurred_at);
+CREATE INDEX payments_order ON payments (order_id);
+CREATE INDEX payments_unlinked ON payments (order_ref);

@@ -1,0 +1,238 @@
+//! Stripe: payments and refunds, attached to the order they pay and to the customer.
+//!
+//! Events `payment_intent.succeeded`, `charge.refunded` and `checkout.session.completed` are
+//! verified with `Stripe-Signature` (`t=…,v1=…`): HMAC-SHA256 under the endpoint's signing
+//! secret (`webhook_secret`, `whsec_…`) of `"{t}.{raw body}"`, hex; any `v1` may match (Stripe
+//! sends several while a secret is rolled), and `t` must be within `tolerance_secs` (default
+//! 300) of now, so a captured request cannot be replayed later.
+//!
+//! All three events describe one PaymentIntent, so they share its id as provider id: the
+//! refund amends the payment instead of adding one. The paid order is named by the metadata
+//! the shop set on the payment (`order_number`, `order_id` or `order`) or the Checkout
+//! Session's `client_reference_id`; the payer by e-mail, phone and Stripe customer id
+//! (`stripe:customer`). Other event types are acknowledged and ignored.
+use serde::Deserialize;
+use switchboard_sdk::prelude::*;
+use switchboard_sdk::signature::{Algorithm, hmac, secrets_equal};
+use switchboard_sdk::time;
+
+struct Stripe;
+
+#[derive(Deserialize)]
+struct StripeEvent {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    created: i64,
+    data: EventData,
+}
+
+#[derive(Deserialize)]
+struct EventData {
+    object: Value,
+}
+
+/// The fields of a PaymentIntent, Charge or Checkout Session this connector reads.
+#[derive(Deserialize)]
+struct PaymentObject {
+    id: String,
+    currency: String,
+    /// PaymentIntent and Charge.
+    amount: Option<i64>,
+    /// PaymentIntent.
+    amount_received: Option<i64>,
+    /// Checkout Session.
+    amount_total: Option<i64>,
+    /// Charge.
+    amount_refunded: Option<i64>,
+    /// An id, or the expanded Customer object.
+    customer: Option<Value>,
+    receipt_email: Option<String>,
+    /// Charge and Checkout Session: the PaymentIntent, as an id or expanded.
+    payment_intent: Option<Value>,
+    #[serde(default)]
+    metadata: std::collections::BTreeMap<String, String>,
+    client_reference_id: Option<String>,
+    billing_details: Option<Details>,
+    customer_details: Option<Details>,
+    #[serde(default)]
+    payment_method_types: Vec<String>,
+    payment_method_details: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Details {
+    email: Option<String>,
+    name: Option<String>,
+    phone: Option<String>,
+}
+
+/// The `t` and every `v1` of a `Stripe-Signature` header.
+fn parse_signature(header: &str) -> Result<(i64, Vec<Vec<u8>>), ConnectorError> {
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", value)) => timestamp = value.parse::<i64>().ok(),
+            Some(("v1", value)) => {
+                if let Some(bytes) = decode_hex(value) {
+                    signatures.push(bytes);
+                }
+            }
+            _ => {}
+        }
+    }
+    let timestamp = timestamp.ok_or_else(|| {
+        ConnectorError::Unauthorized("Stripe-Signature has no timestamp `t=`".into())
+    })?;
+    if signatures.is_empty() {
+        return Err(ConnectorError::Unauthorized("Stripe-Signature has no `v1=` signature".into()));
+    }
+    Ok((timestamp, signatures))
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
+fn verify(request: &HttpRequest) -> Result<(), ConnectorError> {
+    let secret = require_config("webhook_secret")?;
+    let tolerance = match config("tolerance_secs") {
+        None => 300,
+        Some(value) => value.trim().parse::<i64>().map_err(|_| {
+            ConnectorError::Config(format!(
+                "`tolerance_secs` must be a whole number, got `{value}`"
+            ))
+        })?,
+    };
+    let header = request
+        .header("stripe-signature")
+        .ok_or_else(|| ConnectorError::Unauthorized("missing Stripe-Signature".into()))?;
+    let (timestamp, signatures) = parse_signature(header)?;
+    let mut signed = format!("{timestamp}.").into_bytes();
+    signed.extend_from_slice(&request.body);
+    let expected = hmac(Algorithm::Sha256, secret.as_bytes(), &signed);
+    if !signatures.iter().any(|s| secrets_equal(s, &expected)) {
+        return Err(ConnectorError::Unauthorized(
+            "Stripe-Signature does not match the body under `webhook_secret`".into(),
+        ));
+    }
+    let age = time::now_millis() / 1000 - timestamp;
+    if age.abs() > tolerance {
+        return Err(ConnectorError::Unauthorized(format!(
+            "Stripe-Signature timestamp is {age} s from now, outside the {tolerance} s tolerance"
+        )));
+    }
+    Ok(())
+}
+
+fn id_of(value: &Option<Value>) -> Option<String> {
+    match value.as_ref()? {
+        Value::String(id) => Some(id.clone()),
+        Value::Object(object) => object.get("id")?.as_str().map(str::to_string),
+        _ => None,
+    }
+}
+
+fn payment(event: &StripeEvent) -> Result<Payment, ConnectorError> {
+    let object: PaymentObject = serde_json::from_value(event.data.object.clone()).map_err(|e| {
+        ConnectorError::BadRequest(format!(
+            "{} `{}` is not a payment object: {e}",
+            event.kind, event.id
+        ))
+    })?;
+    let details = object.customer_details.as_ref().or(object.billing_details.as_ref());
+    let email =
+        details.and_then(|d| d.email.as_deref()).or(object.receipt_email.as_deref()).unwrap_or("");
+    let mut contact = Contact::new()
+        .email(email)
+        .phone(details.and_then(|d| d.phone.as_deref()).unwrap_or(""))
+        .name(details.and_then(|d| d.name.as_deref()).unwrap_or(""));
+    let customer = id_of(&object.customer);
+    if let Some(customer) = &customer {
+        contact = contact.external("stripe:customer", customer);
+    }
+    if contact.identifiers.is_empty() {
+        // The host attaches it to the order's buyer when the order is known.
+        log(
+            switchboard_sdk::host::LogLevel::Info,
+            &format!("{} `{}` names no payer", event.kind, event.id),
+        );
+    }
+    let amount = match event.kind.as_str() {
+        "payment_intent.succeeded" => object.amount_received.or(object.amount),
+        "checkout.session.completed" => object.amount_total,
+        _ => object.amount,
+    }
+    .ok_or_else(|| {
+        ConnectorError::BadRequest(format!("{} `{}` has no amount", event.kind, event.id))
+    })?;
+    let provider_id = match event.kind.as_str() {
+        "payment_intent.succeeded" => object.id.clone(),
+        _ => id_of(&object.payment_intent).unwrap_or_else(|| object.id.clone()),
+    };
+    let mut payment = Payment::new(&provider_id, contact, Money::new(amount, &object.currency))
+        .at(time::from_unix_seconds(event.created))
+        .attr("stripe_event", &event.id);
+    let reference = ["order_number", "order_id", "order"]
+        .iter()
+        .find_map(|key| object.metadata.get(*key))
+        .or(object.client_reference_id.as_ref());
+    if let Some(reference) = reference {
+        payment = payment.for_order(reference);
+    }
+    if let Some(refunded) = object.amount_refunded.filter(|r| *r > 0) {
+        payment = payment.refunded(refunded);
+    }
+    let method = object
+        .payment_method_details
+        .as_ref()
+        .and_then(|d| d.get("type"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| object.payment_method_types.first().cloned());
+    if let Some(method) = method {
+        payment = payment.attr("payment_method", &method);
+    }
+    if let Some(card) = object.payment_method_details.as_ref().and_then(|d| d.get("card")) {
+        for key in ["brand", "last4"] {
+            if let Some(value) = card.get(key).and_then(Value::as_str) {
+                payment = payment.attr(&format!("card_{key}"), value);
+            }
+        }
+    }
+    if let Some(customer) = &customer {
+        payment = payment.attr("stripe_customer", customer);
+    }
+    Ok(payment)
+}
+
+impl Connector for Stripe {
+    fn manifest() -> Manifest {
+        Manifest::new("stripe", "0.1.0", "Stripe").channel("payments").webhook()
+    }
+
+    fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
+        verify(&request)?;
+        let event: StripeEvent = request.json()?;
+        let events: Vec<Event> = match event.kind.as_str() {
+            "payment_intent.succeeded" | "charge.refunded" => vec![payment(&event)?.into()],
+            "checkout.session.completed" => {
+                // An unpaid session (delayed payment methods) is paid later, through
+                // `payment_intent.succeeded`.
+                if event.data.object.get("payment_status").and_then(Value::as_str) == Some("paid") {
+                    vec![payment(&event)?.into()]
+                } else {
+                    Vec::new()
+                }
+            }
+            _ => Vec::new(),
+        };
+        Ok(WebhookOutcome::ok(events))
+    }
+}
+
+export_connector!(Stripe);
