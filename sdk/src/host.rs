@@ -22,6 +22,20 @@ pub fn require_config(key: &str) -> Result<String, ConnectorError> {
         .ok_or_else(|| ConnectorError::Config(format!("config key `{key}` is not set")))
 }
 
+/// A config value parsed as `T` (a number, say), or `default` when it is not set; a value that
+/// does not parse is a [`ConnectorError::Config`] naming the key.
+pub fn config_or<T: std::str::FromStr>(key: &str, default: T) -> Result<T, ConnectorError> {
+    match config(key).filter(|value| !value.trim().is_empty()) {
+        None => Ok(default),
+        Some(value) => value.trim().parse().map_err(|_| {
+            ConnectorError::Config(format!(
+                "config key `{key}` must be a {}, got `{value}`",
+                std::any::type_name::<T>()
+            ))
+        }),
+    }
+}
+
 /// The connector's private key-value state, persisted by the host.
 pub mod kv {
     use super::{ConnectorError, imports};

@@ -153,7 +153,7 @@ pub mod __private {
 
 /// Everything a typical connector uses, in one import.
 pub mod prelude {
-    pub use crate::host::{config, log, require_config};
+    pub use crate::host::{config, config_or, log, require_config};
     pub use crate::{
         Address, Attachment, Attribute, Capabilities, Connector, ConnectorError, Consent,
         ConsentState, Contact, ContactUpdate, Direction, Event, ExternalId, Form, Header,

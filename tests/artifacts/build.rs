@@ -28,6 +28,8 @@ const GUESTS: &[(&str, &str)] = &[
     ("EASYPOST", "switchboard-plugin-easypost"),
     ("SHOPIFY", "switchboard-plugin-shopify"),
     ("STRIPE", "switchboard-plugin-stripe"),
+    ("WEB", "switchboard-plugin-web"),
+    ("TILL", "switchboard-plugin-till"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

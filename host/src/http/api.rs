@@ -242,6 +242,22 @@ pub async fn send_message(
     Ok(Json(json!({ "connector": connector_id, "receipt": receipt, "interaction_id": recorded })))
 }
 
+/// An online cart by its token, for the till to load it (the QR hand-off): items, total and
+/// the customer's identifiers, which the till's sale then carries.
+#[utoipa::path(get, path = "/api/carts/{token}", params(("token" = String, Path, description = "The cart token, e.g. from the QR code")),
+    responses((status = 200, description = "The cart"), (status = 404, body = super::error::ErrorBody)))]
+pub async fn cart(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let cart = state
+        .store
+        .cart(&token)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no cart with token `{token}`")))?;
+    Ok(Json(serde_json::to_value(cart).unwrap_or_default()))
+}
+
 /// `GET /api/orders` parameters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct OrderParams {

@@ -47,7 +47,7 @@ pub struct AppState {
     info(title = "Switchboard", description = "One customer record across every channel."),
     paths(
         api::find_customers, api::get_customer, api::timeline, api::explain, api::merge, api::undo_merge,
-        api::send_message, api::orders, api::stats,
+        api::send_message, api::cart, api::orders, api::stats,
         admin::list_connectors, admin::reload, admin::enable, admin::disable, admin::dead_letters, admin::replay,
     ),
     components(schemas(error::ErrorBody, api::MergeRequest, api::SendRequest, crate::registry::SlotStatus, crate::registry::ReloadReport)),
@@ -82,6 +82,7 @@ pub fn app(state: AppState, body_limit: usize) -> Router {
         .route("/api/customers/{id}/merge", post(api::merge))
         .route("/api/customers/{id}/messages", post(api::send_message))
         .route("/api/merges/{id}/undo", post(api::undo_merge))
+        .route("/api/carts/{token}", get(api::cart))
         .route("/api/orders", get(api::orders))
         .route("/api/stats", get(api::stats))
         .route("/admin/connectors", get(admin::list_connectors))

@@ -27,8 +27,8 @@ use crate::identity::{Normalizer, SettingsError};
 pub use ingest::{IngestReport, Ingested};
 pub use merge::{ExplainedIdentifier, ExplainedRecord, Explanation, MergeEntry};
 pub use query::{
-    ConsentView, ContactPointView, CustomerQuery, CustomerSummary, OrderQuery, OrderView, Profile,
-    Revenue, TimelineEntry, TimelinePage,
+    CartView, ConsentView, ContactPointView, CustomerQuery, CustomerSummary, OrderQuery, OrderView,
+    Profile, Revenue, TimelineEntry, TimelinePage,
 };
 pub use state::DeadLetter;
 

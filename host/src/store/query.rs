@@ -184,6 +184,31 @@ pub struct OrderView {
     pub payments: Vec<serde_json::Value>,
 }
 
+/// An online cart as its connector last reported it, for the till to load (QR hand-off).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CartView {
+    /// The cart's token (the cart interaction's thread id).
+    pub token: String,
+    /// The connector that reported it, e.g. `web`.
+    pub connector: String,
+    /// The live customer it belongs to.
+    pub customer_id: i64,
+    /// The customer's name, if known.
+    pub customer_name: Option<String>,
+    /// The customer's identifiers, strongest first, for the till's sale to carry.
+    pub identifiers: Vec<crate::model::Identifier>,
+    /// e.g. `active`, `checkout_started`.
+    pub status: Option<String>,
+    /// Last update (ms).
+    pub updated_at: i64,
+    /// Items: sku, name, quantity, unit_price_minor.
+    pub items: serde_json::Value,
+    /// Total in minor units, when the items had prices.
+    pub total_minor: Option<i64>,
+    /// ISO 4217 code.
+    pub currency: Option<String>,
+}
+
 /// Statuses whose total counts as revenue.
 const REVENUE_STATUSES: &str = "('paid', 'processing', 'shipped', 'delivered', 'completed')";
 
@@ -492,6 +517,44 @@ impl Store {
             encode_cursor(last.0, last.1, last.2)
         });
         Ok(TimelinePage { entries, next_cursor })
+    }
+
+    /// The cart with this token (the latest state of the cart interaction whose thread id it
+    /// is), or `None`.
+    pub async fn cart(&self, token: &str) -> Result<Option<CartView>, StoreError> {
+        let row: Option<(String, i64, Option<String>, i64, String)> = {
+            let mut conn = self.pool.acquire().await?;
+            sqlx::query_as(
+                "SELECT connector_id, customer_id, status, occurred_at, attributes FROM interactions \
+                 WHERE kind = 'cart' AND thread_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT 1",
+            )
+            .bind(token)
+            .fetch_optional(&mut *conn)
+            .await?
+        };
+        let Some((connector, customer_id, status, updated_at, attributes)) = row else {
+            return Ok(None);
+        };
+        let attributes: Vec<crate::model::Attribute> =
+            serde_json::from_str(&attributes).unwrap_or_default();
+        let attribute =
+            |key: &str| attributes.iter().find(|a| a.key == key).map(|a| a.value.clone());
+        let reach = self.reach(customer_id).await?;
+        let profile = self.profile(customer_id).await?;
+        Ok(Some(CartView {
+            token: token.to_string(),
+            connector,
+            customer_id,
+            customer_name: profile.display_name,
+            identifiers: reach.identifiers,
+            status,
+            updated_at,
+            items: attribute("cart_items")
+                .and_then(|items| serde_json::from_str(&items).ok())
+                .unwrap_or_else(|| serde_json::json!([])),
+            total_minor: attribute("cart_total_minor").and_then(|t| t.parse().ok()),
+            currency: attribute("currency"),
+        }))
     }
 
     /// Orders matching the filters, newest first.

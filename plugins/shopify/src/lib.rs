@@ -272,15 +272,6 @@ fn customer_events(customer: &Customer, webhook_id: &str) -> Result<Vec<Event>, 
     Ok(events)
 }
 
-fn config_number(key: &str, default: u64) -> Result<u64, ConnectorError> {
-    match config(key) {
-        None => Ok(default),
-        Some(value) => value.trim().parse().map_err(|_| {
-            ConnectorError::Config(format!("`{key}` must be a whole number, got `{value}`"))
-        }),
-    }
-}
-
 fn api_base() -> Result<String, ConnectorError> {
     if let Some(base) = config("api_base") {
         return Ok(base.trim_end_matches('/').to_string());
@@ -345,9 +336,9 @@ impl Connector for Shopify {
 
     fn poll(cursor: Option<String>) -> Result<PollOutcome, ConnectorError> {
         let token = require_config("access_token")?;
-        let max_pages = config_number("max_pages", 4)?.max(1);
-        let lag_ms = config_number("poll_lag_secs", 60)? as i64 * 1000;
-        let limit = config_number("page_limit", 250)?.clamp(1, 250);
+        let max_pages = config_or("max_pages", 4_u64)?.max(1);
+        let lag_ms = config_or("poll_lag_secs", 60_i64)? * 1000;
+        let limit = config_or("page_limit", 250_u64)?.clamp(1, 250);
         let mut cursor: Cursor = match cursor.as_deref() {
             None => Cursor::default(),
             Some(text) => serde_json::from_str(text).map_err(|e| {

@@ -13,7 +13,7 @@
 //! (`stripe:customer`). Other event types are acknowledged and ignored.
 use serde::Deserialize;
 use switchboard_sdk::prelude::*;
-use switchboard_sdk::signature::{Algorithm, hmac, secrets_equal};
+use switchboard_sdk::signature::verify_timestamped;
 use switchboard_sdk::time;
 
 struct Stripe;
@@ -67,65 +67,13 @@ struct Details {
     phone: Option<String>,
 }
 
-/// The `t` and every `v1` of a `Stripe-Signature` header.
-fn parse_signature(header: &str) -> Result<(i64, Vec<Vec<u8>>), ConnectorError> {
-    let mut timestamp = None;
-    let mut signatures = Vec::new();
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", value)) => timestamp = value.parse::<i64>().ok(),
-            Some(("v1", value)) => {
-                if let Some(bytes) = decode_hex(value) {
-                    signatures.push(bytes);
-                }
-            }
-            _ => {}
-        }
-    }
-    let timestamp = timestamp.ok_or_else(|| {
-        ConnectorError::Unauthorized("Stripe-Signature has no timestamp `t=`".into())
-    })?;
-    if signatures.is_empty() {
-        return Err(ConnectorError::Unauthorized("Stripe-Signature has no `v1=` signature".into()));
-    }
-    Ok((timestamp, signatures))
-}
-
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
-}
-
 fn verify(request: &HttpRequest) -> Result<(), ConnectorError> {
     let secret = require_config("webhook_secret")?;
-    let tolerance = match config("tolerance_secs") {
-        None => 300,
-        Some(value) => value.trim().parse::<i64>().map_err(|_| {
-            ConnectorError::Config(format!(
-                "`tolerance_secs` must be a whole number, got `{value}`"
-            ))
-        })?,
-    };
+    let tolerance = config_or("tolerance_secs", 300_i64)?;
     let header = request
         .header("stripe-signature")
         .ok_or_else(|| ConnectorError::Unauthorized("missing Stripe-Signature".into()))?;
-    let (timestamp, signatures) = parse_signature(header)?;
-    let mut signed = format!("{timestamp}.").into_bytes();
-    signed.extend_from_slice(&request.body);
-    let expected = hmac(Algorithm::Sha256, secret.as_bytes(), &signed);
-    if !signatures.iter().any(|s| secrets_equal(s, &expected)) {
-        return Err(ConnectorError::Unauthorized(
-            "Stripe-Signature does not match the body under `webhook_secret`".into(),
-        ));
-    }
-    let age = time::now_millis() / 1000 - timestamp;
-    if age.abs() > tolerance {
-        return Err(ConnectorError::Unauthorized(format!(
-            "Stripe-Signature timestamp is {age} s from now, outside the {tolerance} s tolerance"
-        )));
-    }
+    verify_timestamped(header, secret.as_bytes(), &request.body, tolerance)?;
     Ok(())
 }
 
