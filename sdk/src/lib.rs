@@ -74,6 +74,17 @@ pub fn base64_encode(data: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(data)
 }
 
+/// Decodes base64 in any of the usual spellings: standard or URL-safe alphabet, padded or not
+/// (Pub/Sub message data, JWT parts, basic-auth headers). `None` if it is not base64.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let text = text.trim();
+    [STANDARD, URL_SAFE, STANDARD_NO_PAD, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|engine| engine.decode(text).ok())
+}
+
 /// The version of the WIT contract this SDK builds connectors for.
 pub const WIT_VERSION: &str = "0.1.0";
 

@@ -30,6 +30,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("STRIPE", "switchboard-plugin-stripe"),
     ("WEB", "switchboard-plugin-web"),
     ("TILL", "switchboard-plugin-till"),
+    ("GOOGLE_BUSINESS", "switchboard-plugin-google-business"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

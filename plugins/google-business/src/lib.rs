@@ -1,0 +1,283 @@
+//! Google Business Profile (the shop's listing on Google Maps): reviews, and the calls and
+//! messages the listing forwards.
+//!
+//! **Reviews.** Business Profile publishes notifications to a Pub/Sub topic; a push
+//! subscription posts them to `/hooks/google-business?token=<push_token>` as
+//! `{"message": {"data": "<base64 JSON>", "messageId": …, "publishTime": …}, "subscription": …}`.
+//! The push is authenticated by that shared token, compared in constant time (Pub/Sub's
+//! documented pattern for endpoints that do not verify Google's OIDC JWT; verifying the JWT
+//! would need Google's signing keys fetched at run time, which this connector does not do).
+//! The notification names its type and the review's resource name; field names differ between
+//! the API generations (`type`/`notificationType`, `review`/`reviewName`/`review_name`…), so
+//! all are accepted. For `NEW_REVIEW` and `UPDATED_REVIEW` the connector fetches the review
+//! (`GET {api_base}/v4/{reviewName}`, bearer `access_token`) and reports a `review`
+//! interaction with the star rating and text; the reviewer becomes a contact
+//! `google:reviewer:<id>`. Google does not expose a reviewer id: the id is the reviewer's own
+//! when a payload carries one, else a digest of their profile photo URL (stable per Google
+//! account), else — anonymous reviewers — the review's id. Other notification types are
+//! acknowledged and logged.
+//!
+//! **Leads.** `POST /hooks/google-business/lead?token=<push_token>` (or `Authorization:
+//! Bearer <push_token>`) with `{"lead_id", "kind": "call"|"message", "name", "phone", "listing",
+//! "source": "maps", "occurred_at", "duration_secs", "message"}` — what a call-tracking number
+//! or messaging integration on the listing forwards — becomes a `call` (or `message`)
+//! interaction with the caller, found or created by phone.
+use serde::Deserialize;
+use switchboard_sdk::http;
+use switchboard_sdk::prelude::*;
+use switchboard_sdk::signature::{secrets_equal, sha256_hex};
+use switchboard_sdk::time;
+
+struct GoogleBusiness;
+
+const API_BASE: &str = "https://mybusiness.googleapis.com";
+
+/// A Pub/Sub push body. Pub/Sub sends `messageId` *and* `message_id` (and both publish
+/// times), so the message stays a loose JSON object read with [`field`].
+#[derive(Deserialize)]
+struct Push {
+    message: Value,
+}
+
+#[derive(Deserialize)]
+struct Review {
+    name: String,
+    #[serde(rename = "reviewId")]
+    review_id: Option<String>,
+    reviewer: Option<Reviewer>,
+    #[serde(rename = "starRating")]
+    star_rating: Option<String>,
+    comment: Option<String>,
+    #[serde(rename = "createTime")]
+    create_time: Option<String>,
+    #[serde(rename = "updateTime")]
+    update_time: Option<String>,
+    #[serde(rename = "reviewReply")]
+    review_reply: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Reviewer {
+    #[serde(alias = "reviewerId", alias = "id")]
+    id: Option<String>,
+    #[serde(rename = "displayName")]
+    display_name: Option<String>,
+    #[serde(rename = "profilePhotoUrl")]
+    profile_photo_url: Option<String>,
+    #[serde(rename = "isAnonymous", default)]
+    is_anonymous: bool,
+}
+
+#[derive(Deserialize)]
+struct Lead {
+    lead_id: String,
+    #[serde(default = "call")]
+    kind: String,
+    name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    listing: Option<String>,
+    source: Option<String>,
+    occurred_at: String,
+    duration_secs: Option<u64>,
+    message: Option<String>,
+}
+
+fn call() -> String {
+    "call".into()
+}
+
+/// The shared token, from `?token=` or `Authorization: Bearer`.
+fn authenticate(request: &HttpRequest) -> Result<(), ConnectorError> {
+    let expected = require_config("push_token")?;
+    let query = request.query();
+    let given = query
+        .get("token")
+        .map(str::to_string)
+        .or_else(|| {
+            request
+                .header("authorization")
+                .and_then(|h| h.strip_prefix("Bearer "))
+                .map(str::to_string)
+        })
+        .ok_or_else(|| ConnectorError::Unauthorized("missing push token (`?token=`)".into()))?;
+    if !secrets_equal(given.trim().as_bytes(), expected.trim().as_bytes()) {
+        return Err(ConnectorError::Unauthorized("push token does not match `push_token`".into()));
+    }
+    Ok(())
+}
+
+/// The first of `keys` that is a string in `object`.
+fn field<'a>(object: &'a Value, keys: &[&str]) -> Option<&'a str> {
+    keys.iter().find_map(|k| object.get(*k).and_then(Value::as_str)).filter(|v| !v.is_empty())
+}
+
+fn rating(star: &str) -> Option<u8> {
+    Some(match star {
+        "ONE" => 1,
+        "TWO" => 2,
+        "THREE" => 3,
+        "FOUR" => 4,
+        "FIVE" => 5,
+        _ => return None,
+    })
+}
+
+fn fetch_review(name: &str) -> Result<Review, ConnectorError> {
+    if !name.starts_with("accounts/") || name.contains("..") || name.contains('?') {
+        return Err(ConnectorError::BadRequest(format!("`{name}` is not a review resource name")));
+    }
+    let token = require_config("access_token")?;
+    let base = config("api_base").unwrap_or_else(|| API_BASE.into());
+    let url = format!("{}/v4/{name}", base.trim_end_matches('/'));
+    let response = http::get(&url).bearer(&token).send()?;
+    if response.status == 404 {
+        // Deleted since the notification: nothing to record, nothing to retry.
+        return Err(ConnectorError::BadRequest(format!("review `{name}` no longer exists")));
+    }
+    response.error_for_status()?.json()
+}
+
+fn review_event(review: Review, location: Option<&str>) -> Result<Interaction, ConnectorError> {
+    let review_id = review
+        .review_id
+        .clone()
+        .unwrap_or_else(|| review.name.rsplit('/').next().unwrap_or(&review.name).to_string());
+    let reviewer = review.reviewer.as_ref();
+    let reviewer_id = match reviewer {
+        Some(r) if r.id.is_some() => r.id.clone().unwrap_or_default(),
+        Some(r) if !r.is_anonymous && r.profile_photo_url.is_some() => {
+            let url = r.profile_photo_url.as_deref().unwrap_or_default();
+            // The photo URL's size suffix (`=s120-c…`) varies; the account part does not.
+            let account = url.split('=').next().unwrap_or(url);
+            format!("photo-{}", &sha256_hex(account.as_bytes())[..24])
+        }
+        _ => format!("review-{review_id}"),
+    };
+    let mut contact = Contact::new().external("google:reviewer", &reviewer_id);
+    if let Some(name) = reviewer
+        .and_then(|r| r.display_name.as_deref())
+        .filter(|_| !reviewer.is_some_and(|r| r.is_anonymous))
+    {
+        contact = contact.name(name);
+    }
+    let at = match review.update_time.as_deref().or(review.create_time.as_deref()) {
+        Some(at) => time::parse_rfc3339(at)?,
+        None => time::now_millis(),
+    };
+    let mut interaction = Interaction::new(InteractionKind::Review, "maps", &review.name, contact)
+        .at(at)
+        .status(if review.review_reply.is_some() { "replied" } else { "unanswered" })
+        .attr("review_id", &review_id);
+    if let Some(comment) = review.comment.as_deref().filter(|c| !c.trim().is_empty()) {
+        interaction = interaction.text(comment);
+    }
+    if let Some(stars) = review.star_rating.as_deref().and_then(rating) {
+        interaction = interaction.attr("rating", &stars.to_string());
+    }
+    if let Some(location) = location {
+        interaction = interaction.attr("location", location);
+    }
+    Ok(interaction)
+}
+
+fn notification(request: &HttpRequest) -> Result<Vec<Event>, ConnectorError> {
+    let push: Push = request.json()?;
+    let data = field(&push.message, &["data"])
+        .ok_or_else(|| ConnectorError::BadRequest("Pub/Sub message has no `data`".into()))?;
+    let decoded = switchboard_sdk::base64_decode(data)
+        .ok_or_else(|| ConnectorError::BadRequest("Pub/Sub `message.data` is not base64".into()))?;
+    let notification: Value = serde_json::from_slice(&decoded).map_err(|e| {
+        ConnectorError::BadRequest(format!(
+            "Pub/Sub `message.data` is not a JSON notification: {e}"
+        ))
+    })?;
+    let kind = field(&notification, &["notificationType", "type", "notification_type"])
+        .ok_or_else(|| {
+            ConnectorError::BadRequest(format!("notification has no type: {notification}"))
+        })?;
+    let location = field(&notification, &["locationName", "location", "location_name"]);
+    match kind {
+        "NEW_REVIEW" | "UPDATED_REVIEW" => {
+            let name =
+                field(&notification, &["reviewName", "review", "review_name", "resourceName"])
+                    .ok_or_else(|| {
+                        ConnectorError::BadRequest(format!(
+                            "{kind} notification names no review: {notification}"
+                        ))
+                    })?;
+            let review = fetch_review(name)?;
+            Ok(vec![review_event(review, location)?.into()])
+        }
+        other => {
+            log(
+                switchboard_sdk::host::LogLevel::Info,
+                &format!(
+                    "acknowledged {other} notification {} (not recorded)",
+                    field(&push.message, &["messageId", "message_id"]).unwrap_or("?")
+                ),
+            );
+            Ok(Vec::new())
+        }
+    }
+}
+
+fn lead(request: &HttpRequest) -> Result<Vec<Event>, ConnectorError> {
+    let lead: Lead = request.json()?;
+    let contact = Contact::new()
+        .phone(lead.phone.as_deref().unwrap_or(""))
+        .email(lead.email.as_deref().unwrap_or(""))
+        .name(lead.name.as_deref().unwrap_or(""));
+    if contact.identifiers.is_empty() {
+        return Err(ConnectorError::BadRequest(format!(
+            "lead `{}` has no phone or e-mail to know the customer by",
+            lead.lead_id
+        )));
+    }
+    let at = time::parse_rfc3339(&lead.occurred_at)?;
+    let mut interaction = match lead.kind.as_str() {
+        "call" => Interaction::call("maps", &lead.lead_id, contact),
+        "message" => Interaction::message("maps", &lead.lead_id, contact),
+        other => {
+            return Err(ConnectorError::BadRequest(format!(
+                "lead kind `{other}`: expected `call` or `message`"
+            )));
+        }
+    }
+    .at(at)
+    .attr("source", lead.source.as_deref().unwrap_or("maps"));
+    if let Some(listing) = &lead.listing {
+        interaction = interaction.subject(listing).attr("listing", listing);
+    }
+    if let Some(text) = lead.message.as_deref().filter(|m| !m.trim().is_empty()) {
+        interaction = interaction.text(text);
+    }
+    if let Some(duration) = lead.duration_secs {
+        interaction = interaction.attr("duration_secs", &duration.to_string()).status("completed");
+    }
+    Ok(vec![interaction.into()])
+}
+
+impl Connector for GoogleBusiness {
+    fn manifest() -> Manifest {
+        Manifest::new("google-business", "0.1.0", "Google Business Profile")
+            .channel("maps")
+            .webhook()
+    }
+
+    fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
+        authenticate(&request)?;
+        let events = match request.route.as_str() {
+            "/" | "/pubsub" => notification(&request)?,
+            "/lead" | "/leads" => lead(&request)?,
+            other => {
+                return Err(ConnectorError::Unsupported(format!(
+                    "no route `{other}`: Pub/Sub pushes go to `/`, leads to `/lead`"
+                )));
+            }
+        };
+        Ok(WebhookOutcome::ok(events))
+    }
+}
+
+export_connector!(GoogleBusiness);
