@@ -31,6 +31,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("WEB", "switchboard-plugin-web"),
     ("TILL", "switchboard-plugin-till"),
     ("GOOGLE_BUSINESS", "switchboard-plugin-google-business"),
+    ("OZON", "switchboard-plugin-ozon"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";
