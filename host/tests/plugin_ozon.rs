@@ -129,7 +129,7 @@ async fn documented_postings_become_orders() {
     }));
     assert_eq!(order.delivery_address.as_ref().unwrap().country.as_deref(), Some("RU"));
     assert_eq!(order.updated_at, ms("2026-11-22T12:31:06Z"));
-    let request = &fake.requests.lock().unwrap()[0];
+    let request = fake.requests.lock().unwrap()[0].clone();
     assert_eq!(request["dir"], "ASC");
     assert!(request["filter"]["last_changed_status_date"]["from"].is_string(), "{request}");
     // Wrong credentials are the operator's to fix.
