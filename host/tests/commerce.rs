@@ -1,0 +1,237 @@
+//! End to end over real HTTP with the bundled commerce connectors: a person browses the shop's
+//! site, orders on Shopify with their e-mail, pays through Stripe, has the parcel tracked by
+//! AfterShip to delivery, calls the shop from its map listing with the phone given on the
+//! order, and buys in the shop with the online cart loaded from its QR code → one customer
+//! whose timeline shows every step. A Google review by an unknown reviewer stays its own
+//! customer until an operator merges it, and that merge can be undone.
+
+mod common;
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use switchboard::client;
+use switchboard::recorded::Recorded;
+use switchboard_test_artifacts as artifacts;
+
+const ADMIN: &str = "admin-token-0123456789";
+
+async fn replay(base: &str, plugin: &str, name: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugins")
+        .join(plugin)
+        .join("fixtures")
+        .join(name);
+    let recorded = Recorded::parse(&std::fs::read(&path).unwrap()).unwrap();
+    let answer = client::send(
+        base,
+        &recorded.method,
+        &recorded.target,
+        &recorded.forwardable_headers(),
+        &recorded.body,
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status, 200, "{plugin}/{name}: {}", String::from_utf8_lossy(&answer.body));
+}
+
+async fn api(base: &str, method: &str, path: &str, body: Option<Value>) -> Value {
+    let answer = client::request(base, method, path, Some(ADMIN), body.as_ref()).await.unwrap();
+    assert!(
+        (200..300).contains(&answer.status),
+        "{method} {path}: {} {}",
+        answer.status,
+        String::from_utf8_lossy(&answer.body)
+    );
+    answer.json()
+}
+
+/// Google's Business Profile API, answering the one review the fixtures announce.
+async fn google_api() -> String {
+    let review = |axum::extract::Path(name): axum::extract::Path<String>| async move {
+        axum::Json(json!({
+            "name": name, "reviewId": "AbFvOqmB7xK2pQ9sLzR4tW",
+            "reviewer": {"profilePhotoUrl": "https://lh3.googleusercontent.com/a-/ALV-UjXq0e2eReviewer=s120-c", "displayName": "A. L.", "isAnonymous": false},
+            "starRating": "FIVE", "comment": "Livraison rapide, mugs superbes.",
+            "createTime": "2026-11-27T10:02:00Z", "updateTime": "2026-11-27T10:02:00Z"
+        }))
+    };
+    common::serve(axum::Router::new().route("/v4/{*name}", axum::routing::get(review))).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_shopper_across_site_shop_payment_courier_map_and_till() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::sqlite();
+    let google = google_api().await;
+    for (file, path) in [
+        ("web.wasm", artifacts::WEB),
+        ("shopify.wasm", artifacts::SHOPIFY),
+        ("stripe.wasm", artifacts::STRIPE),
+        ("aftership.wasm", artifacts::AFTERSHIP),
+        ("google-business.wasm", artifacts::GOOGLE_BUSINESS),
+        ("till.wasm", artifacts::TILL),
+    ] {
+        std::fs::copy(path, dir.path().join(file)).unwrap();
+    }
+    // The recordings are older than the signature tolerances; a real deployment keeps the
+    // defaults (300 s).
+    let config = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+public_url = "https://crm.example.com"
+[store]
+url = "{url}"
+[identity]
+default_region = "FR"
+[runtime]
+cache_dir = "cache"
+[[api_token]]
+token = "{ADMIN}"
+role = "admin"
+
+[[connector]]
+id = "web"
+plugin = "./web.wasm"
+[connector.config]
+signing_secret = "fixture-web-signing-secret"
+tolerance_secs = "2000000000"
+
+[[connector]]
+id = "shopify"
+plugin = "./shopify.wasm"
+[connector.config]
+client_secret = "fixture-shopify-client-secret"
+shop_domain = "atelier-lumiere.myshopify.com"
+
+[[connector]]
+id = "stripe"
+plugin = "./stripe.wasm"
+[connector.config]
+webhook_secret = "whsec_fixture0stripe0signing0secret"
+tolerance_secs = "2000000000"
+
+[[connector]]
+id = "aftership"
+plugin = "./aftership.wasm"
+[connector.config]
+webhook_secret = "fixture-aftership-secret"
+
+[[connector]]
+id = "google-business"
+plugin = "./google-business.wasm"
+allowed_hosts = ["{google}"]
+[connector.config]
+push_token = "fixture-push-token"
+access_token = "ya29.fixture-access-token"
+api_base = "{google}"
+
+[[connector]]
+id = "till"
+plugin = "./till.wasm"
+[connector.config]
+signing_secret = "fixture-till-signing-secret"
+tolerance_secs = "2000000000"
+"#,
+        url = db.url
+    );
+    std::fs::write(dir.path().join("switchboard.toml"), config).unwrap();
+    let config =
+        switchboard::config::load(&dir.path().join("switchboard.toml"), &|_| None).unwrap();
+    let server = switchboard::server::start(config, false).await.unwrap();
+    let base = format!("http://{}", server.address);
+
+    // Browsing anonymously, then typing the e-mail at checkout.
+    replay(&base, "web", "product-viewed.http").await;
+    replay(&base, "web", "cart-updated.http").await;
+    replay(&base, "web", "checkout-started.http").await;
+    // The order on Shopify, its payment on Stripe, the parcel on AfterShip.
+    replay(&base, "shopify", "orders-create.http").await;
+    replay(&base, "stripe", "payment-intent-succeeded.http").await;
+    replay(&base, "aftership", "in-transit.http").await;
+    replay(&base, "aftership", "delivered.http").await;
+    // A call from the map listing, with the phone given on the order.
+    replay(&base, "google-business", "lead-call.http").await;
+    let stats = api(&base, "GET", "/api/stats", None).await;
+    assert_eq!(stats["customers"], 1, "one customer, not five: {stats}");
+
+    // In the shop, the till scans the cart's QR code, loads it, and sells it.
+    let cart = api(&base, "GET", "/api/carts/c-77ab19e4", None).await;
+    assert_eq!(cart["items"][0]["sku"], "MUG-LUM-BLUE", "{cart}");
+    let customer = cart["customer_id"].as_i64().unwrap();
+    replay(&base, "till", "sale.http").await;
+    let stats = api(&base, "GET", "/api/stats", None).await;
+    assert_eq!(stats["customers"], 1, "{stats}");
+
+    let found = api(&base, "GET", "/api/customers?email=ann.lee%40example.com", None).await;
+    assert_eq!(found["customers"][0]["id"], customer, "{found}");
+    let timeline =
+        api(&base, "GET", &format!("/api/customers/{customer}/timeline?limit=100"), None).await;
+    let steps: Vec<String> = timeline["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let kind = e["data"]["kind"].as_str().unwrap_or(e["kind"].as_str().unwrap());
+            format!("{}:{kind}", e["connector"].as_str().unwrap())
+        })
+        .collect();
+    for step in [
+        "web:page_view",
+        "web:cart",
+        "shopify:order",
+        "stripe:payment",
+        "aftership:shipment",
+        "google-business:call",
+        "till:order",
+        "till:payment",
+    ] {
+        assert!(steps.contains(&step.to_string()), "{step} missing from {steps:?}");
+    }
+    let delivered = timeline["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["connector"] == "aftership" && e["data"]["status"] == "delivered");
+    assert!(delivered.is_some(), "the delivery is on the timeline: {timeline}");
+    let orders = api(&base, "GET", &format!("/api/orders?customer={customer}"), None).await;
+    let shop_order = orders["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["connector"] == "shopify")
+        .unwrap_or_else(|| panic!("{orders}"));
+    assert_eq!(shop_order["payments"][0]["status"], "succeeded", "{shop_order}");
+
+    // A Google review by someone the shop does not know: its own customer.
+    replay(&base, "google-business", "new-review.http").await;
+    let stats = api(&base, "GET", "/api/stats", None).await;
+    assert_eq!(stats["customers"], 2, "{stats}");
+    let reviewer = api(&base, "GET", "/api/customers?q=A.%20L.", None).await;
+    let reviewer = reviewer["customers"][0]["id"].as_i64().unwrap_or_else(|| panic!("{reviewer}"));
+    assert_ne!(reviewer, customer);
+    // The operator recognises Ann and merges; then thinks better of it and undoes.
+    let merge = api(
+        &base,
+        "POST",
+        &format!("/api/customers/{customer}/merge"),
+        Some(json!({"other": reviewer, "reason": "Ann signs her reviews A. L."})),
+    )
+    .await;
+    assert_eq!(api(&base, "GET", "/api/stats", None).await["customers"], 1);
+    let timeline =
+        api(&base, "GET", &format!("/api/customers/{customer}/timeline?limit=100"), None).await;
+    assert!(
+        timeline["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["connector"] == "google-business" && e["data"]["kind"] == "review")
+    );
+    api(&base, "POST", &format!("/api/merges/{}/undo", merge["id"]), None).await;
+    assert_eq!(api(&base, "GET", "/api/stats", None).await["customers"], 2);
+    let back = api(&base, "GET", &format!("/api/customers/{reviewer}/timeline"), None).await;
+    assert_eq!(back["entries"][0]["data"]["kind"], "review", "{back}");
+    server.shutdown().await;
+}
