@@ -269,10 +269,9 @@ pub enum PaymentStatus {
 /// Money received for an order (or, when the processor knows no order, from a customer), and
 /// what of it was refunded.
 ///
-/// Contract v0.1.0 has no payment event: a connector reports a payment as an `order` event
-/// carrying the attribute [`PAYMENT_FOR`] (the SDK's `Payment` builder writes it), and the
-/// bindings turn it into this type, so nothing past the runtime sees the convention. A later
-/// contract version can carry payments as their own event without changing the store.
+/// Contract 0.2.0 carries it as its own `payment` event. Contract 0.1.0 had none: a 0.1.0
+/// connector reports a payment as an `order` event carrying the attribute [`PAYMENT_FOR`], and
+/// the 0.1.0 bindings turn it into this type, so nothing past the runtime sees the convention.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payment {
     /// The processor's id, e.g. a Stripe PaymentIntent `pi_…`.
@@ -339,6 +338,17 @@ impl Payment {
             attributes: order.attributes,
         })
     }
+}
+
+/// A point on Earth (WGS 84), as a geocoder placed an address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeoPoint {
+    /// Degrees north.
+    pub latitude: f64,
+    /// Degrees east.
+    pub longitude: f64,
+    /// How the geocoder names the place.
+    pub display_name: Option<String>,
 }
 
 /// Opt-in or opt-out.
@@ -482,15 +492,23 @@ pub struct Capabilities {
     pub poll: bool,
     /// Sends messages.
     pub send: bool,
+    /// Places addresses (contract 0.2.0 and later).
+    #[serde(default)]
+    pub geocode: bool,
 }
 
 impl Capabilities {
     /// The names of the capabilities it has: `webhook`, `poll`, `send`.
     pub fn names(self) -> Vec<&'static str> {
-        [(self.webhook, "webhook"), (self.poll, "poll"), (self.send, "send")]
-            .into_iter()
-            .filter_map(|(on, name)| on.then_some(name))
-            .collect()
+        [
+            (self.webhook, "webhook"),
+            (self.poll, "poll"),
+            (self.send, "send"),
+            (self.geocode, "geocode"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
     }
 }
 

@@ -112,12 +112,12 @@ fn plugin_inspect_shows_manifest_world_and_size() {
     let output = switchboard(&["plugin", "inspect", artifacts::PROBE, "--json"], cache.path());
     assert!(output.status.success(), "{}", stderr(&output));
     let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-    assert_eq!(json["world"], "switchboard:connector/plugin@0.1.0");
+    assert_eq!(json["world"], "switchboard:connector/plugin@0.2.0");
     assert_eq!(json["manifest"]["id"], "probe");
     assert_eq!(json["manifest"]["version"], "1.2.3");
     assert_eq!(
         json["manifest"]["capabilities"],
-        serde_json::json!({"webhook": true, "poll": true, "send": true})
+        serde_json::json!({"webhook": true, "poll": true, "send": true, "geocode": false})
     );
     let size = std::fs::metadata(artifacts::PROBE).unwrap().len();
     assert_eq!(json["size_bytes"], size);

@@ -49,7 +49,7 @@ async fn hello_world_turns_a_form_into_a_message() {
     let runtime = runtime();
     let hello = load(&runtime, artifacts::HELLO, ConnectorSettings::default()).await;
     assert_eq!(hello.id(), "hello");
-    assert_eq!(hello.wit_version(), "0.1.0");
+    assert_eq!(hello.wit_version(), "0.2.0");
     let mut req = request("/", "");
     req.body = b"id=form-1&email=Ann.Lee%40Example.com&name=Ann+Lee&text=Hi".to_vec();
     let outcome = hello.handle_webhook(req).await.unwrap();
@@ -260,7 +260,9 @@ async fn a_component_for_an_unknown_wit_version_is_refused() {
     assert!(matches!(error, LoadError::UnsupportedWitVersion { .. }), "{error}");
     let message = error.to_string();
     assert!(
-        message.contains("switchboard:connector@0.2.0") && message.contains("@0.1.0"),
+        message.contains("switchboard:connector@9.0.0")
+            && message.contains("@0.2.0")
+            && message.contains("@0.1.0"),
         "{message}"
     );
 }
@@ -417,4 +419,41 @@ async fn concurrent_calls_each_get_their_own_instance() {
     for call in calls {
         call.await.unwrap();
     }
+}
+
+/// A connector built for contract 0.1.0 keeps loading and working after 0.2.0: its payment,
+/// sent the 0.1.0 way (a marked order), arrives as a payment; it cannot geocode.
+#[tokio::test]
+async fn a_connector_built_for_the_previous_contract_still_works() {
+    use switchboard::model::PaymentStatus;
+    let legacy = runtime()
+        .load_file(artifacts::LEGACY_V0_1.as_ref(), ConnectorSettings::default())
+        .await
+        .unwrap();
+    assert_eq!(legacy.wit_version(), "0.1.0");
+    assert!(!legacy.manifest().capabilities.geocode);
+    let outcome = legacy.handle_webhook(request("/", "")).await.unwrap();
+    let [Event::Payment(payment)] = outcome.events.as_slice() else {
+        panic!("{:?}", outcome.events)
+    };
+    assert_eq!(payment.order_ref.as_deref(), Some("#1001"));
+    assert_eq!((payment.status, payment.refunded_minor), (PaymentStatus::PartiallyRefunded, 1299));
+    assert_eq!(payment.occurred_at, 1_795_600_000_000);
+    assert_eq!(
+        payment.attributes.iter().map(|a| a.key.as_str()).collect::<Vec<_>>(),
+        ["payment_method"],
+        "the convention's attributes are consumed"
+    );
+    let address = switchboard::model::Address {
+        name: None,
+        line1: None,
+        line2: None,
+        city: Some("Lyon".into()),
+        region: None,
+        postal_code: None,
+        country: Some("FR".into()),
+        phone: None,
+    };
+    let error = legacy.geocode(address).await.unwrap_err();
+    assert!(error.to_string().contains("0.1.0 has no geocode"), "{error}");
 }

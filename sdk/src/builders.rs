@@ -6,8 +6,8 @@ use crate::time::now_millis;
 use crate::{
     Address, Attachment, Attribute, Capabilities, ConnectorError, Consent, ConsentState, Contact,
     ContactUpdate, Direction, Event, ExternalId, Header, HttpRequest, HttpResponse, Identifier,
-    Interaction, InteractionKind, Manifest, Money, Order, OrderLine, OrderStatus, PollOutcome,
-    Receipt, Shipment, ShipmentStatus, Timestamp, WebhookOutcome,
+    Interaction, InteractionKind, Manifest, Money, Order, OrderLine, OrderStatus, Payment,
+    PaymentStatus, PollOutcome, Receipt, Shipment, ShipmentStatus, Timestamp, WebhookOutcome,
 };
 
 impl Manifest {
@@ -43,6 +43,12 @@ impl Manifest {
     /// Declares that the connector sends messages.
     pub fn send(mut self) -> Self {
         self.capabilities |= Capabilities::SEND;
+        self
+    }
+
+    /// Declares that the connector places addresses ([`Connector::geocode`](crate::Connector::geocode)).
+    pub fn geocode(mut self) -> Self {
+        self.capabilities |= Capabilities::GEOCODE;
         self
     }
 }
@@ -321,62 +327,59 @@ impl Order {
     }
 }
 
-/// A payment received for an order, or its refund, e.g. from a payment processor.
-///
-/// Contract v0.1.0 has no payment event: a payment travels as an `order` event carrying the
-/// attribute `switchboard.payment-for` (the paid order's reference, empty when unknown) and,
-/// after a refund, `switchboard.refunded-minor`. This builder writes them; the host turns such
-/// an event into a payment attached to the order, never into a second order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Payment {
-    order: Order,
-    order_ref: String,
-    refunded_minor: i64,
-}
-
 impl Payment {
-    /// `amount` received now from `contact`, for no known order yet.
+    /// `amount` received now from `contact`, for no known order yet. The contact may be empty
+    /// when the payment names its order: the host then attaches it to the order's buyer.
     pub fn new(provider_id: &str, contact: Contact, amount: Money) -> Self {
-        let order = Order::new(provider_id, contact, amount).status(OrderStatus::Paid);
-        Payment { order, order_ref: String::new(), refunded_minor: 0 }
+        let now = now_millis();
+        Payment {
+            provider_id: provider_id.into(),
+            contact,
+            order_ref: None,
+            status: PaymentStatus::Succeeded,
+            amount,
+            refunded_minor: 0,
+            occurred_at: now,
+            attributes: Vec::new(),
+        }
     }
 
     /// The order it pays, as the shop reports it: its provider id or the number the customer
     /// sees (`#1001`).
     pub fn for_order(mut self, reference: &str) -> Self {
-        self.order_ref = reference.trim().to_string();
+        self.order_ref = non_blank(reference);
         self
     }
 
-    /// How much of it was refunded so far, in minor units.
+    /// How much of it was refunded so far, in minor units; sets the status to match.
     pub fn refunded(mut self, amount_minor: i64) -> Self {
-        self.refunded_minor = amount_minor;
-        self.order.status =
-            if amount_minor > 0 { OrderStatus::Refunded } else { OrderStatus::Paid };
+        self.refunded_minor = amount_minor.max(0);
+        self.status = if self.refunded_minor == 0 {
+            PaymentStatus::Succeeded
+        } else if self.refunded_minor < self.amount.amount_minor {
+            PaymentStatus::PartiallyRefunded
+        } else {
+            PaymentStatus::Refunded
+        };
         self
     }
 
     /// Sets when this state was reached.
     pub fn at(mut self, occurred_at: Timestamp) -> Self {
-        self.order.placed_at = occurred_at;
-        self.order.updated_at = occurred_at;
+        self.occurred_at = occurred_at;
         self
     }
 
     /// Adds a free-form attribute (payment method, processor's customer id…).
     pub fn attr(mut self, key: &str, value: &str) -> Self {
-        self.order = self.order.attr(key, value);
+        self.attributes.push(attribute(key, value));
         self
     }
 }
 
 impl From<Payment> for Event {
-    fn from(payment: Payment) -> Self {
-        let mut order = payment.order.attr("switchboard.payment-for", &payment.order_ref);
-        if payment.refunded_minor > 0 {
-            order = order.attr("switchboard.refunded-minor", &payment.refunded_minor.to_string());
-        }
-        Event::Order(order)
+    fn from(value: Payment) -> Self {
+        Event::Payment(value)
     }
 }
 

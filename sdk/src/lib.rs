@@ -24,12 +24,13 @@
 //! export_connector!(Hello);
 //! ```
 //!
-//! The contract is the WIT package `switchboard:connector@0.1.0` (`wit/v0.1.0/` in the
+//! The contract is the WIT package `switchboard:connector@0.2.0` (`wit/v0.2.0/` in the
 //! repository); this crate generates its bindings privately and re-exports a curated API.
 #![deny(missing_docs)]
 
 mod builders;
 pub mod form;
+pub mod geo;
 pub mod host;
 pub mod http;
 pub mod signature;
@@ -41,7 +42,7 @@ pub mod time;
 pub mod wit {
     #![allow(missing_docs)]
     wit_bindgen::generate!({
-        path: "../wit/v0.1.0",
+        path: "../wit/v0.2.0",
         world: "plugin",
         pub_export_macro: true,
         additional_derives: [PartialEq],
@@ -57,15 +58,15 @@ pub mod wit {
     });
 }
 
-pub use builders::Payment;
 pub use form::Form;
 /// Who a connector is: id, version, display name, channels and capabilities.
 pub use wit::switchboard::connector::types::ConnectorManifest as Manifest;
 pub use wit::switchboard::connector::types::{
     Address, Attachment, Attribute, Capabilities, ConnectorError, Consent, ConsentState, Contact,
-    ContactUpdate, Direction, Event, ExternalId, Header, HttpRequest, HttpResponse, Identifier,
-    Interaction, InteractionKind, Money, Order, OrderLine, OrderStatus, OutboundMessage,
-    PollOutcome, Receipt, Shipment, ShipmentStatus, Timestamp, WebhookOutcome,
+    ContactUpdate, Direction, Event, ExternalId, GeoPoint, Header, HttpRequest, HttpResponse,
+    Identifier, Interaction, InteractionKind, Money, Order, OrderLine, OrderStatus,
+    OutboundMessage, Payment, PaymentStatus, PollOutcome, Receipt, Shipment, ShipmentStatus,
+    Timestamp, WebhookOutcome,
 };
 
 /// Standard base64 (with padding), e.g. for HTTP basic authentication.
@@ -86,7 +87,7 @@ pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
 }
 
 /// The version of the WIT contract this SDK builds connectors for.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
 
 /// A connector: one channel's traffic in, normalized events out.
 ///
@@ -113,6 +114,12 @@ pub trait Connector {
     fn send(message: OutboundMessage) -> Result<Receipt, ConnectorError> {
         let _ = message;
         Err(ConnectorError::Unsupported("this connector does not send messages".into()))
+    }
+
+    /// Places an address (latitude, longitude); `None` when no such place is known.
+    fn geocode(address: Address) -> Result<Option<GeoPoint>, ConnectorError> {
+        let _ = address;
+        Err(ConnectorError::Unsupported("this connector does not geocode".into()))
     }
 }
 
@@ -148,6 +155,15 @@ macro_rules! export_connector {
                 ) -> ::core::result::Result<$crate::Receipt, $crate::ConnectorError> {
                     <$connector as $crate::Connector>::send(message)
                 }
+
+                fn geocode(
+                    address: $crate::Address,
+                ) -> ::core::result::Result<
+                    ::core::option::Option<$crate::GeoPoint>,
+                    $crate::ConnectorError,
+                > {
+                    <$connector as $crate::Connector>::geocode(address)
+                }
             }
 
     $crate::__export_plugin_impl!(__SwitchboardGuest with_types_in $crate::__private::wit);
@@ -167,10 +183,10 @@ pub mod prelude {
     pub use crate::host::{config, config_or, log, require_config};
     pub use crate::{
         Address, Attachment, Attribute, Capabilities, Connector, ConnectorError, Consent,
-        ConsentState, Contact, ContactUpdate, Direction, Event, ExternalId, Form, Header,
+        ConsentState, Contact, ContactUpdate, Direction, Event, ExternalId, Form, GeoPoint, Header,
         HttpRequest, HttpResponse, Identifier, Interaction, InteractionKind, Manifest, Money,
-        Order, OrderLine, OrderStatus, OutboundMessage, Payment, PollOutcome, Receipt, Shipment,
-        ShipmentStatus, WebhookOutcome, export_connector,
+        Order, OrderLine, OrderStatus, OutboundMessage, Payment, PaymentStatus, PollOutcome,
+        Receipt, Shipment, ShipmentStatus, WebhookOutcome, export_connector,
     };
     pub use serde_json::{Value, json};
 }

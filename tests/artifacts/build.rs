@@ -17,6 +17,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("UNLISTED_HOST", "guest-unlisted-host"),
     ("BAD_MANIFEST", "guest-bad-manifest"),
     ("WRONG_WIT", "guest-wrong-wit"),
+    ("LEGACY_V0_1", "guest-legacy-v0-1"),
     ("NOT_A_CONNECTOR", "guest-not-a-connector"),
     ("BENCH_JSON", "guest-bench-json"),
     ("SIGNED", "guest-signed"),

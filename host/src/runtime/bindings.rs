@@ -2,6 +2,7 @@
 //! conversions between its types and [`crate::model`].
 
 pub mod v0_1_0;
+pub mod v0_2_0;
 
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -11,7 +12,7 @@ use super::error::LoadError;
 /// The exported interface every connector implements, without its version.
 pub const CONNECTOR_INTERFACE: &str = "switchboard:connector/connector";
 /// The WIT versions this host accepts, newest first.
-pub const SUPPORTED_VERSIONS: &[&str] = &[v0_1_0::VERSION];
+pub const SUPPORTED_VERSIONS: &[&str] = &[v0_2_0::VERSION, v0_1_0::VERSION];
 
 /// Finds which version of the connector interface `component` exports, refusing components
 /// that export none or one this host does not accept.

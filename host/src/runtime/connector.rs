@@ -6,11 +6,34 @@ use std::time::{Duration, Instant};
 use wasmtime::Store;
 use wasmtime::component::Component;
 
-use super::bindings::v0_1_0 as wit;
+use super::bindings::{v0_1_0, v0_2_0};
 use super::error::{CallError, LoadError};
 use super::state::{self, HostState, Shared};
 use super::{ConnectorSettings, Origin, Runtime, manifest};
 use crate::model;
+
+/// A pre-linked component, per the contract version it was built for.
+enum Pre {
+    V0_1(v0_1_0::PluginPre<HostState>),
+    V0_2(v0_2_0::PluginPre<HostState>),
+}
+
+/// An instance, per contract version.
+enum Plugin {
+    V0_1(v0_1_0::Plugin),
+    V0_2(v0_2_0::Plugin),
+}
+
+/// Runs the same call on an instance of any contract version: `$p` is the version's instance,
+/// and the version's own conversions apply through `Into`.
+macro_rules! dispatch {
+    ($plugin:expr, $p:ident => $call:expr) => {
+        match $plugin {
+            Plugin::V0_1($p) => $call,
+            Plugin::V0_2($p) => $call,
+        }
+    };
+}
 
 /// A connector that passed every load check, ready to be called. Cheap to clone; calls may
 /// run concurrently, each in its own instance.
@@ -20,7 +43,7 @@ pub struct LoadedConnector {
 }
 
 struct Inner {
-    pre: wit::PluginPre<HostState>,
+    pre: Pre,
     shared: Arc<Shared>,
     manifest: model::Manifest,
     wit_version: String,
@@ -55,14 +78,17 @@ impl LoadedConnector {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::WorldMismatch(format!("{e:#}")))?;
-        let pre = wit::PluginPre::new(instance_pre)
-            .map_err(|e| LoadError::WorldMismatch(format!("{e:#}")))?;
+        let mismatch = |e: wasmtime::Error| LoadError::WorldMismatch(format!("{e:#}"));
+        let pre = match wit_version.as_str() {
+            v0_1_0::VERSION => Pre::V0_1(v0_1_0::PluginPre::new(instance_pre).map_err(mismatch)?),
+            _ => Pre::V0_2(v0_2_0::PluginPre::new(instance_pre).map_err(mismatch)?),
+        };
         // The manifest is read in a sandbox like any other call, under a provisional id.
         let provisional = settings.id.clone().unwrap_or_else(|| "<loading>".into());
         let shared =
             Arc::new(Shared { id: provisional, settings: settings.clone(), kv: rt.kv.clone() });
         let manifest: model::Manifest = call(&pre, &shared, async |plugin, store| {
-            Ok(plugin.switchboard_connector_connector().call_manifest(store).await?.into())
+            Ok(dispatch!(plugin, p => p.switchboard_connector_connector().call_manifest(store).await?.into()))
         })
         .await
         .map_err(|e| LoadError::ManifestCall(Box::new(e)))?;
@@ -132,13 +158,13 @@ impl LoadedConnector {
         &self,
         request: model::HttpRequest,
     ) -> Result<model::WebhookOutcome, CallError> {
-        let request: wit::HttpRequest = request.into();
         self.call(async move |plugin, store| {
-            let outcome = plugin
+            Ok(dispatch!(plugin, p => p
                 .switchboard_connector_connector()
-                .call_handle_webhook(store, &request)
-                .await?;
-            Ok(outcome.map(Into::into).map_err(Into::into))
+                .call_handle_webhook(store, &request.into())
+                .await?
+                .map(Into::into)
+                .map_err(Into::into)))
         })
         .await
     }
@@ -146,22 +172,45 @@ impl LoadedConnector {
     /// Runs `poll` from `cursor`.
     pub async fn poll(&self, cursor: Option<String>) -> Result<model::PollOutcome, CallError> {
         self.call(async move |plugin, store| {
-            let outcome = plugin
+            Ok(dispatch!(plugin, p => p
                 .switchboard_connector_connector()
                 .call_poll(store, cursor.as_deref())
-                .await?;
-            Ok(outcome.map(Into::into).map_err(Into::into))
+                .await?
+                .map(Into::into)
+                .map_err(Into::into)))
         })
         .await
     }
 
     /// Runs `send` for one outbound message.
     pub async fn send(&self, message: model::OutboundMessage) -> Result<model::Receipt, CallError> {
-        let message: wit::OutboundMessage = message.into();
         self.call(async move |plugin, store| {
-            let receipt =
-                plugin.switchboard_connector_connector().call_send(store, &message).await?;
-            Ok(receipt.map(Into::into).map_err(Into::into))
+            Ok(dispatch!(plugin, p => p
+                .switchboard_connector_connector()
+                .call_send(store, &message.into())
+                .await?
+                .map(Into::into)
+                .map_err(Into::into)))
+        })
+        .await
+    }
+
+    /// Runs `geocode` on an address; connectors built for contract 0.1.0, which has no such
+    /// export, answer [`model::ConnectorError::Unsupported`].
+    pub async fn geocode(
+        &self,
+        address: model::Address,
+    ) -> Result<Option<model::GeoPoint>, CallError> {
+        self.call(async move |plugin, store| match plugin {
+            Plugin::V0_1(_) => {
+                Ok(Err(model::ConnectorError::Unsupported("contract 0.1.0 has no geocode".into())))
+            }
+            Plugin::V0_2(p) => Ok(p
+                .switchboard_connector_connector()
+                .call_geocode(store, &address.into())
+                .await?
+                .map(|point| point.map(Into::into))
+                .map_err(Into::into)),
         })
         .await
     }
@@ -169,7 +218,7 @@ impl LoadedConnector {
     async fn call<T>(
         &self,
         f: impl AsyncFnOnce(
-            &wit::Plugin,
+            &Plugin,
             &mut Store<HostState>,
         ) -> wasmtime::Result<Result<T, model::ConnectorError>>,
     ) -> Result<T, CallError> {
@@ -184,19 +233,27 @@ impl LoadedConnector {
 /// One call in a fresh store: instantiate, run `f` under the deadline and the memory cap, and
 /// turn every way it can fail into a [`CallError`] for this call alone.
 async fn call<T>(
-    pre: &wit::PluginPre<HostState>,
+    pre: &Pre,
     shared: &Arc<Shared>,
-    f: impl AsyncFnOnce(&wit::Plugin, &mut Store<HostState>) -> wasmtime::Result<T>,
+    f: impl AsyncFnOnce(&Plugin, &mut Store<HostState>) -> wasmtime::Result<T>,
 ) -> Result<T, CallError> {
     let connector = shared.id.clone();
     let deadline = shared.settings.limits.deadline;
-    let mut store = Store::new(pre.engine(), HostState::new(shared.clone()));
+    let engine = match pre {
+        Pre::V0_1(pre) => pre.engine(),
+        Pre::V0_2(pre) => pre.engine(),
+    };
+    let mut store = Store::new(engine, HostState::new(shared.clone()));
     store.limiter(|state| &mut state.limiter);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(state::on_epoch);
     let started = Instant::now();
     let run = async {
-        let plugin = pre.instantiate_async(&mut store).await.map_err(Failure::Instantiate)?;
+        let plugin = match pre {
+            Pre::V0_1(pre) => pre.instantiate_async(&mut store).await.map(Plugin::V0_1),
+            Pre::V0_2(pre) => pre.instantiate_async(&mut store).await.map(Plugin::V0_2),
+        }
+        .map_err(Failure::Instantiate)?;
         f(&plugin, &mut store).await.map_err(Failure::Run)
     };
     // The epoch callback stops a guest that computes past its deadline; this timeout stops one

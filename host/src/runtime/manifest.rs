@@ -65,7 +65,7 @@ mod tests {
             version: version.into(),
             display_name: "Telegram".into(),
             channels: vec!["telegram".into()],
-            capabilities: Capabilities { webhook: true, poll: false, send: true },
+            capabilities: Capabilities { webhook: true, poll: false, send: true, geocode: false },
         }
     }
 

@@ -13,7 +13,7 @@ use wasmtime_wasi_http::{
     RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
 };
 
-use super::bindings::v0_1_0 as wit;
+use super::bindings::{v0_1_0, v0_2_0};
 use super::kv::KvStore;
 use super::{AllowedHost, ConnectorSettings};
 
@@ -86,7 +86,9 @@ impl WasiHttpView for HostState {
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
-    wit::add_host_to_linker(linker)
+    // Every contract version the host accepts: the interfaces are versioned, so they coexist.
+    v0_1_0::add_host_to_linker(linker)?;
+    v0_2_0::add_host_to_linker(linker)
 }
 
 /// Called at every epoch tick while the guest runs: past the deadline the call traps;
@@ -197,41 +199,56 @@ impl WasiHttpHooks for OutboundHooks {
     }
 }
 
-impl wit::TypesHost for HostState {}
+/// The contract's host imports, the same in every version.
+macro_rules! host_imports {
+    ($version:ident) => {
+        impl $version::TypesHost for HostState {}
 
-impl wit::Host for HostState {
-    async fn log(&mut self, level: wit::LogLevel, message: String) -> wasmtime::Result<()> {
-        let connector = self.shared.id.as_str();
-        match level {
-            wit::LogLevel::Trace => tracing::trace!(connector, "{message}"),
-            wit::LogLevel::Debug => tracing::debug!(connector, "{message}"),
-            wit::LogLevel::Info => tracing::info!(connector, "{message}"),
-            wit::LogLevel::Warn => tracing::warn!(connector, "{message}"),
-            wit::LogLevel::Error => tracing::error!(connector, "{message}"),
+        impl $version::Host for HostState {
+            async fn log(
+                &mut self,
+                level: $version::LogLevel,
+                message: String,
+            ) -> wasmtime::Result<()> {
+                let connector = self.shared.id.as_str();
+                match level {
+                    $version::LogLevel::Trace => tracing::trace!(connector, "{message}"),
+                    $version::LogLevel::Debug => tracing::debug!(connector, "{message}"),
+                    $version::LogLevel::Info => tracing::info!(connector, "{message}"),
+                    $version::LogLevel::Warn => tracing::warn!(connector, "{message}"),
+                    $version::LogLevel::Error => tracing::error!(connector, "{message}"),
+                }
+                Ok(())
+            }
+
+            async fn config(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+                Ok(self.shared.settings.config.get(&key).cloned())
+            }
+
+            async fn kv_get(
+                &mut self,
+                key: String,
+            ) -> wasmtime::Result<Result<Option<Vec<u8>>, String>> {
+                let shared = &self.shared;
+                Ok(shared.kv.get(&shared.id, &key).await.map_err(|e| e.to_string()))
+            }
+
+            async fn kv_set(
+                &mut self,
+                key: String,
+                value: Vec<u8>,
+            ) -> wasmtime::Result<Result<(), String>> {
+                let shared = &self.shared;
+                Ok(shared.kv.set(&shared.id, &key, value).await.map_err(|e| e.to_string()))
+            }
+
+            async fn kv_delete(&mut self, key: String) -> wasmtime::Result<Result<(), String>> {
+                let shared = &self.shared;
+                Ok(shared.kv.delete(&shared.id, &key).await.map_err(|e| e.to_string()))
+            }
         }
-        Ok(())
-    }
-
-    async fn config(&mut self, key: String) -> wasmtime::Result<Option<String>> {
-        Ok(self.shared.settings.config.get(&key).cloned())
-    }
-
-    async fn kv_get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, String>> {
-        let shared = &self.shared;
-        Ok(shared.kv.get(&shared.id, &key).await.map_err(|e| e.to_string()))
-    }
-
-    async fn kv_set(
-        &mut self,
-        key: String,
-        value: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), String>> {
-        let shared = &self.shared;
-        Ok(shared.kv.set(&shared.id, &key, value).await.map_err(|e| e.to_string()))
-    }
-
-    async fn kv_delete(&mut self, key: String) -> wasmtime::Result<Result<(), String>> {
-        let shared = &self.shared;
-        Ok(shared.kv.delete(&shared.id, &key).await.map_err(|e| e.to_string()))
-    }
+    };
 }
+
+host_imports!(v0_1_0);
+host_imports!(v0_2_0);

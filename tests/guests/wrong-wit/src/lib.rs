@@ -1,7 +1,7 @@
-//! A connector built for `switchboard:connector@0.2.0`, which this host does not support.
+//! A connector built for `switchboard:connector@9.0.0`, which this host does not support.
 wit_bindgen::generate!({
     inline: "
-        package switchboard:connector@0.2.0;
+        package switchboard:connector@9.0.0;
 
         interface connector {
             manifest: func() -> string;
