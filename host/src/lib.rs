@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod config;
+pub mod geocoding;
 pub mod http;
 pub mod identity;
 pub mod metrics;

@@ -116,6 +116,7 @@ pub async fn start(config: Config, watch: bool) -> Result<Server, ServeError> {
         metrics: Arc::new(Metrics::default()),
         tokens: Arc::new(config.api_tokens.clone()),
         public_url: config.server.public_url.clone(),
+        geocoder: crate::geocoding::Geocoder::start(store.clone(), registry.clone()),
     };
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await

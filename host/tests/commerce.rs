@@ -59,11 +59,28 @@ async fn google_api() -> String {
     common::serve(axum::Router::new().route("/v4/{*name}", axum::routing::get(review))).await
 }
 
+/// A Nominatim-compatible geocoder that places the shop's customer's street.
+async fn nominatim() -> String {
+    let search = |axum::extract::Query(query): axum::extract::Query<
+        std::collections::HashMap<String, String>,
+    >| async move {
+        if query.get("city").map(String::as_str) == Some("Lyon") {
+            axum::Json(
+                json!([{"lat": "45.7605432", "lon": "4.8357809", "display_name": "12, Rue de la République, Lyon, France"}]),
+            )
+        } else {
+            axum::Json(json!([]))
+        }
+    };
+    common::serve(axum::Router::new().route("/search", axum::routing::get(search))).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_shopper_across_site_shop_payment_courier_map_and_till() {
     let dir = tempfile::tempdir().unwrap();
     let db = common::sqlite();
     let google = google_api().await;
+    let geocoder = nominatim().await;
     for (file, path) in [
         ("web.wasm", artifacts::WEB),
         ("shopify.wasm", artifacts::SHOPIFY),
@@ -121,11 +138,12 @@ webhook_secret = "fixture-aftership-secret"
 [[connector]]
 id = "google-business"
 plugin = "./google-business.wasm"
-allowed_hosts = ["{google}"]
+allowed_hosts = ["{google}", "{geocoder}"]
 [connector.config]
 push_token = "fixture-push-token"
 access_token = "ya29.fixture-access-token"
 api_base = "{google}"
+geocoder_url = "{geocoder}"
 
 [[connector]]
 id = "till"
@@ -203,6 +221,18 @@ tolerance_secs = "2000000000"
         .find(|o| o["connector"] == "shopify")
         .unwrap_or_else(|| panic!("{orders}"));
     assert_eq!(shop_order["payments"][0]["status"], "succeeded", "{shop_order}");
+    // The map connector placed the Shopify order's delivery address, off the webhook path.
+    let mut location = Value::Null;
+    for _ in 0..50 {
+        let orders = api(&base, "GET", "/api/orders?channel=shopify", None).await;
+        location = orders["orders"][0]["location"].clone();
+        if !location.is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(location["latitude"], 45.7605432, "{location}");
+    assert_eq!(location["geocoded_by"], "google-business");
 
     // A Google review by someone the shop does not know: its own customer.
     replay(&base, "google-business", "new-review.http").await;

@@ -157,3 +157,68 @@ async fn a_call_from_the_listing_is_a_call_interaction() {
     assert_eq!(attr(&call, "source"), Some("maps"));
     assert_eq!(call.subject.as_deref(), Some("Atelier Lumière – Lyon Presqu'île"));
 }
+
+/// A Nominatim-compatible `/search` that knows one street, and checks the structured query.
+async fn nominatim() -> String {
+    let search = |axum::extract::Query(query): axum::extract::Query<
+        std::collections::HashMap<String, String>,
+    >| async move {
+        assert_eq!(query.get("format").map(String::as_str), Some("jsonv2"), "{query:?}");
+        if query.get("street").map(String::as_str) == Some("12 rue de la République, 3e étage")
+            && query.get("city").map(String::as_str) == Some("Lyon")
+            && query.get("countrycodes").map(String::as_str) == Some("fr")
+        {
+            axum::Json(json!([{
+                "place_id": 98211467, "licence": "Data © OpenStreetMap contributors, ODbL 1.0. http://osm.org/copyright",
+                "osm_type": "node", "osm_id": 3_620_581_226_u64, "lat": "45.7605432", "lon": "4.8357809",
+                "category": "place", "type": "house", "place_rank": 30, "importance": 0.00000999999999995449,
+                "addresstype": "place", "name": "",
+                "display_name": "12, Rue de la République, Cordeliers, Lyon 2e Arrondissement, Lyon, Métropole de Lyon, Rhône, Auvergne-Rhône-Alpes, France métropolitaine, 69002, France",
+                "boundingbox": ["45.7604932", "45.7605932", "4.8357309", "4.8358309"]
+            }]))
+        } else {
+            axum::Json(json!([]))
+        }
+    };
+    common::serve(axum::Router::new().route("/search", axum::routing::get(search))).await
+}
+
+fn address(street: &str) -> switchboard::model::Address {
+    switchboard::model::Address {
+        name: Some("Ann Lee".into()),
+        line1: Some(street.into()),
+        line2: Some("3e étage".into()),
+        city: Some("Lyon".into()),
+        region: None,
+        postal_code: Some("69002".into()),
+        country: Some("FR".into()),
+        phone: None,
+    }
+}
+
+#[tokio::test]
+async fn addresses_are_placed_through_the_configured_geocoder() {
+    let geocoder = nominatim().await;
+    let connector = common::plugin(
+        artifacts::GOOGLE_BUSINESS,
+        "google-business",
+        &[("push_token", "fixture-push-token"), ("geocoder_url", &geocoder)],
+        &[&geocoder],
+    )
+    .await;
+    assert!(connector.manifest().capabilities.geocode);
+    let point = connector.geocode(address("12 rue de la République")).await.unwrap().unwrap();
+    assert_eq!((point.latitude, point.longitude), (45.7605432, 4.8357809));
+    assert!(point.display_name.unwrap().contains("Lyon"));
+    assert_eq!(connector.geocode(address("1 impasse Inconnue")).await.unwrap(), None);
+    // Without a geocoder configured, it does not geocode (the host then asks no one).
+    let unconfigured = common::plugin(
+        artifacts::GOOGLE_BUSINESS,
+        "google-business",
+        &[("push_token", "fixture-push-token")],
+        &[],
+    )
+    .await;
+    let error = unconfigured.geocode(address("12 rue de la République")).await.unwrap_err();
+    assert_eq!(common::kind(&error), "unsupported", "{error}");
+}

@@ -39,6 +39,8 @@ pub struct AppState {
     /// Public base URL providers call, e.g. `https://crm.example.com`; `None` uses the Host
     /// header.
     pub public_url: Option<String>,
+    /// Places stored orders' delivery addresses.
+    pub geocoder: crate::geocoding::Geocoder,
 }
 
 /// The OpenAPI document of the REST and admin APIs.

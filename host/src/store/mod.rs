@@ -282,7 +282,11 @@ pub(crate) async fn backoff(attempt: u32) {
 fn migrations(backend: Backend) -> Vec<Migration> {
     const SCHEMA: &[(i64, &str, &str)] = &[
         (1, "customer store", include_str!("../../migrations/0001_customer_store.sql")),
-        (2, "payments", include_str!("../../migrations/0002_payments.sql")),
+        (
+            2,
+            "payments and order locations",
+            include_str!("../../migrations/0002_payments_and_locations.sql"),
+        ),
     ];
     let (id, blob) = match backend {
         Backend::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB"),

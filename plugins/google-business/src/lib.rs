@@ -17,6 +17,11 @@
 //! account), else — anonymous reviewers — the review's id. Other notification types are
 //! acknowledged and logged.
 //!
+//! **Geocoding.** With `geocoder_url` set (a Nominatim-compatible API, e.g.
+//! `https://nominatim.openstreetmap.org`, listed in `allowed_hosts`), the connector places
+//! addresses for the host, which asks it for the delivery address of every order any
+//! connector reports and stores the point on the order.
+//!
 //! **Leads.** `POST /hooks/google-business/lead?token=<push_token>` (or `Authorization:
 //! Bearer <push_token>`) with `{"lead_id", "kind": "call"|"message", "name", "phone", "listing",
 //! "source": "maps", "occurred_at", "duration_secs", "message"}` — what a call-tracking number
@@ -260,9 +265,17 @@ fn lead(request: &HttpRequest) -> Result<Vec<Event>, ConnectorError> {
 
 impl Connector for GoogleBusiness {
     fn manifest() -> Manifest {
-        Manifest::new("google-business", "0.1.0", "Google Business Profile")
+        Manifest::new("google-business", "0.2.0", "Google Business Profile")
             .channel("maps")
             .webhook()
+            .geocode()
+    }
+
+    fn geocode(address: Address) -> Result<Option<GeoPoint>, ConnectorError> {
+        match config("geocoder_url").filter(|url| !url.trim().is_empty()) {
+            Some(url) => switchboard_sdk::geo::nominatim(&url, &address),
+            None => Err(ConnectorError::Unsupported("`geocoder_url` is not set".into())),
+        }
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {

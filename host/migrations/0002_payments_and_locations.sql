@@ -1,4 +1,4 @@
--- Payments and refunds: money received for an order. Like shipments, a payment may arrive
+-- Payments and refunds: money received for an order; and where orders are delivered. Like shipments, a payment may arrive
 -- before the order it pays: `order_id` stays empty until an order matches `order_ref`.
 CREATE TABLE payments (
     id __ID__,
@@ -21,3 +21,14 @@ CREATE TABLE payments (
 CREATE INDEX payments_timeline ON payments (customer_id, occurred_at);
 CREATE INDEX payments_order ON payments (order_id);
 CREATE INDEX payments_unlinked ON payments (order_ref);
+
+-- Where an order's delivery address is, placed by a geocoding connector after the order is
+-- stored; `geocoded_at` is set even when the geocoder found nothing, so it is not asked again
+-- for the same address.
+ALTER TABLE orders ADD COLUMN latitude DOUBLE PRECISION;
+ALTER TABLE orders ADD COLUMN longitude DOUBLE PRECISION;
+ALTER TABLE orders ADD COLUMN geocoded_by TEXT;
+ALTER TABLE orders ADD COLUMN geocoded_at BIGINT;
+-- The delivery address as it was geocoded: a later state of the order with the same address
+-- is not geocoded again.
+ALTER TABLE orders ADD COLUMN geocoded_address TEXT;
