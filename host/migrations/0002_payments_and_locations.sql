@@ -1,5 +1,6 @@
--- Payments and refunds: money received for an order; and where orders are delivered. Like shipments, a payment may arrive
--- before the order it pays: `order_id` stays empty until an order matches `order_ref`.
+-- Payments and refunds: money received for an order, and where orders are delivered. Like
+-- shipments, a payment may arrive before the order it pays: `order_id` stays empty until an
+-- order matches `order_ref`.
 CREATE TABLE payments (
     id __ID__,
     connector_id TEXT NOT NULL,
@@ -23,12 +24,14 @@ CREATE INDEX payments_order ON payments (order_id);
 CREATE INDEX payments_unlinked ON payments (order_ref);
 
 -- Where an order's delivery address is, placed by a geocoding connector after the order is
--- stored; `geocoded_at` is set even when the geocoder found nothing, so it is not asked again
--- for the same address.
+-- stored. `geocoded_at` is set once the geocoder answered, found or not (or failed for good,
+-- with `geocode_error`), so an address is asked once; a new delivery address clears it.
 ALTER TABLE orders ADD COLUMN latitude DOUBLE PRECISION;
 ALTER TABLE orders ADD COLUMN longitude DOUBLE PRECISION;
+ALTER TABLE orders ADD COLUMN place_name TEXT;
 ALTER TABLE orders ADD COLUMN geocoded_by TEXT;
 ALTER TABLE orders ADD COLUMN geocoded_at BIGINT;
--- The delivery address as it was geocoded: a later state of the order with the same address
--- is not geocoded again.
-ALTER TABLE orders ADD COLUMN geocoded_address TEXT;
+ALTER TABLE orders ADD COLUMN geocode_error TEXT;
+ALTER TABLE orders ADD COLUMN geocode_attempts BIGINT NOT NULL DEFAULT 0;
+-- The geocoding queue is the orders still to place: small, whatever the number of orders.
+CREATE INDEX orders_to_geocode ON orders (id) WHERE delivery_address IS NOT NULL AND geocoded_at IS NULL;

@@ -99,6 +99,8 @@ pub struct Config {
     pub identity: Identity,
     /// `[runtime]`.
     pub runtime: Runtime,
+    /// `[geocoding]`.
+    pub geocoding: Geocoding,
     /// `[[api_token]]`.
     pub api_tokens: Vec<(Secret, Role)>,
     /// `[[connector]]`, in file order.
@@ -141,6 +143,22 @@ pub struct Runtime {
     pub max_concurrent_calls: u32,
 }
 
+/// `[geocoding]`: placing orders' delivery addresses through a connector that geocodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Geocoding {
+    /// The least time between two requests to the geocoder.
+    pub interval: Duration,
+}
+
+/// Nominatim's public instance allows one request a second; a self-hosted one may allow more.
+pub const DEFAULT_GEOCODING_INTERVAL: Duration = Duration::from_secs(1);
+
+impl Default for Geocoding {
+    fn default() -> Self {
+        Geocoding { interval: DEFAULT_GEOCODING_INTERVAL }
+    }
+}
+
 /// One `[[connector]]`.
 #[derive(Debug, Clone)]
 pub struct Connector {
@@ -172,6 +190,8 @@ struct RawConfig {
     identity: RawIdentity,
     #[serde(default)]
     runtime: RawRuntime,
+    #[serde(default)]
+    geocoding: RawGeocoding,
     #[serde(default, rename = "api_token")]
     api_tokens: Vec<RawToken>,
     #[serde(default, rename = "connector")]
@@ -205,6 +225,11 @@ struct RawRuntime {
     cache_dir: Option<String>,
     plugins_dir: Option<String>,
     max_concurrent_calls: Option<u32>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawGeocoding {
+    interval: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -478,6 +503,14 @@ impl Checker<'_> {
             plugins_dir: raw.runtime.plugins_dir.map(|d| base.join(d)),
             max_concurrent_calls: raw.runtime.max_concurrent_calls.unwrap_or(128),
         };
+        let geocoding = Geocoding {
+            interval: raw
+                .geocoding
+                .interval
+                .as_ref()
+                .and_then(|v| self.duration(v))
+                .unwrap_or(DEFAULT_GEOCODING_INTERVAL),
+        };
         Config {
             path: path.to_path_buf(),
             server: Server {
@@ -493,6 +526,7 @@ impl Checker<'_> {
                 limits: raw.identity.limits,
             },
             runtime,
+            geocoding,
             api_tokens,
             connectors,
         }

@@ -97,7 +97,7 @@ async fn poll_connector(
                 {
                     Ok(_) => {
                         state.metrics.stored(id, &outcome.events);
-                        state.geocoder.orders_stored(id, &outcome.events);
+                        state.geocoder.orders_stored(&outcome.events);
                         Ok(outcome.events.len())
                     }
                     Err(error) => Err(format!("the store failed: {error}")),

@@ -116,7 +116,7 @@ pub async fn start(config: Config, watch: bool) -> Result<Server, ServeError> {
         metrics: Arc::new(Metrics::default()),
         tokens: Arc::new(config.api_tokens.clone()),
         public_url: config.server.public_url.clone(),
-        geocoder: crate::geocoding::Geocoder::start(store.clone(), registry.clone()),
+        geocoder: crate::geocoding::Geocoder::new(),
     };
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
@@ -127,11 +127,16 @@ pub async fn start(config: Config, watch: bool) -> Result<Server, ServeError> {
     tracing::info!(%address, connectors = registry.all().len(), "switchboard listening");
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     let shutdown = Arc::new(shutdown);
-    let poller = tokio::spawn(crate::poller::run(
-        state.clone(),
-        crate::poller::holder_name(),
+    let holder = crate::poller::holder_name();
+    let poller =
+        tokio::spawn(crate::poller::run(state.clone(), holder.clone(), shutdown_rx.clone()));
+    let geocoding = state.geocoder.spawn(
+        store.clone(),
+        registry.clone(),
+        config.geocoding.clone(),
+        holder,
         shutdown_rx.clone(),
-    ));
+    );
     let watcher =
         watch.then(|| spawn_watcher(config.path.clone(), registry.clone(), shutdown_rx.clone()));
     let app = http::app(state.clone(), config.server.body_limit);
@@ -150,6 +155,7 @@ pub async fn start(config: Config, watch: bool) -> Result<Server, ServeError> {
             tracing::error!(%error, "server error");
         }
         let _ = poller.await;
+        let _ = geocoding.await;
         if let Some(watcher) = watcher {
             watcher.abort();
         }

@@ -20,7 +20,7 @@ fn report(path: &Path) -> String {
         Err(error) => format!("{error}\n"),
         Ok(config) => {
             let mut out = format!(
-                "listen {} public_url {:?} body_limit {} log {:?}\nstore {}\nregion {:?} blocked {:?} limits {:?}\ntokens {:?}\n",
+                "listen {} public_url {:?} body_limit {} log {:?}\nstore {}\nregion {:?} blocked {:?} limits {:?}\ngeocoding {:?}\ntokens {:?}\n",
                 config.server.listen,
                 config.server.public_url,
                 config.server.body_limit,
@@ -29,6 +29,7 @@ fn report(path: &Path) -> String {
                 config.identity.default_region,
                 config.identity.blocked,
                 config.identity.limits,
+                config.geocoding.interval,
                 config.api_tokens,
             );
             for c in &config.connectors {

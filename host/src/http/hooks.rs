@@ -136,7 +136,7 @@ pub async fn process_webhook(
         Ok(_) => {
             state.metrics.commit_seconds.observe(committing.elapsed().as_secs_f64());
             state.metrics.stored(connector, &outcome.events);
-            state.geocoder.orders_stored(connector, &outcome.events);
+            state.geocoder.orders_stored(&outcome.events);
             Ok(outcome.response)
         }
         Err(error @ StoreError::InvalidEvent { .. }) => {

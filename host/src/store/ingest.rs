@@ -256,14 +256,15 @@ impl Store {
     ) -> Result<(Option<i64>, Ingested), StoreError> {
         check_currency(&o.provider_id, &o.total.currency)?;
         let digest = hash(o);
-        let existing: Option<(i64, String, i64, i64)> = sqlx::query_as(
-            "SELECT id, content_hash, customer_id, updated_at FROM orders WHERE connector_id = $1 AND provider_id = $2",
+        let existing: Option<(i64, String, i64, i64, Option<String>)> = sqlx::query_as(
+            "SELECT id, content_hash, customer_id, updated_at, delivery_address FROM orders \
+             WHERE connector_id = $1 AND provider_id = $2",
         )
         .bind(connector)
         .bind(&o.provider_id)
         .fetch_optional(&mut **tx)
         .await?;
-        if let Some((_, h, customer, updated_at)) = &existing {
+        if let Some((_, h, customer, updated_at, _)) = &existing {
             // A redelivery, or an older state arriving after a newer one, changes nothing.
             if *h == digest || o.updated_at < *updated_at {
                 return Ok((Some(*customer), Ingested::Unchanged));
@@ -273,7 +274,19 @@ impl Store {
             self.resolve(tx, connector, &o.provider_id, &o.contact, o.updated_at, merges).await?;
         let address = o.delivery_address.as_ref().map(json);
         let order_id = match &existing {
-            Some((id, ..)) => {
+            Some((id, _, _, _, old_address)) => {
+                if *old_address != address {
+                    // Delivered elsewhere now: the old point is wrong, and the new address
+                    // joins the geocoding queue.
+                    sqlx::query(
+                        "UPDATE orders SET latitude = NULL, longitude = NULL, place_name = NULL, \
+                         geocoded_by = NULL, geocoded_at = NULL, geocode_error = NULL, \
+                         geocode_attempts = 0 WHERE id = $1",
+                    )
+                    .bind(*id)
+                    .execute(&mut **tx)
+                    .await?;
+                }
                 sqlx::query(
                     "UPDATE orders SET customer_id = $2, linked_by = $3, number = $4, status = $5, total_minor = $6, \
                      currency = $7, placed_at = $8, updated_at = $9, delivery_address = $10, attributes = $11, \

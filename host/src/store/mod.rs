@@ -8,6 +8,7 @@
 //! concurrent writers, in one process or several.
 
 mod ingest;
+mod locations;
 mod merge;
 mod outbound;
 mod query;
@@ -25,6 +26,7 @@ use sqlx::{Any, AnyPool, Executor, SqlSafeStr, Transaction};
 use crate::identity::{Normalizer, SettingsError};
 
 pub use ingest::{IngestReport, Ingested};
+pub use locations::{GeocodeResult, LocationView, PendingAddress};
 pub use merge::{ExplainedIdentifier, ExplainedRecord, Explanation, MergeEntry};
 pub use query::{
     CartView, ConsentView, ContactPointView, CustomerQuery, CustomerSummary, OrderQuery, OrderView,

@@ -152,7 +152,7 @@ pub struct OrderQuery {
 }
 
 /// An order with its lines.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrderView {
     /// Id in the store.
     pub id: i64,
@@ -182,9 +182,8 @@ pub struct OrderView {
     pub attributes: serde_json::Value,
     /// Payments and refunds reported for it (by a payment processor's connector), oldest first.
     pub payments: Vec<serde_json::Value>,
-    /// Where the delivery address is (`latitude`, `longitude`, `geocoded_by`), once a geocoding
-    /// connector placed it.
-    pub location: Option<serde_json::Value>,
+    /// Where the delivery address is, once a geocoding connector answered for it.
+    pub location: Option<super::LocationView>,
 }
 
 /// An online cart as its connector last reported it, for the till to load (QR hand-off).
@@ -229,9 +228,6 @@ type OrderRow = (
     Option<String>,
     String,
 );
-
-/// Latitude, longitude, geocoder.
-type LocationRow = (Option<f64>, Option<f64>, Option<String>);
 
 impl Store {
     /// Follows merges from `customer` to the live customer it is now part of.
@@ -563,57 +559,6 @@ impl Store {
         }))
     }
 
-    /// The delivery address of an order (as stored, JSON) if it has one that was not geocoded
-    /// yet.
-    pub async fn address_to_geocode(
-        &self,
-        connector: &str,
-        provider_id: &str,
-    ) -> Result<Option<String>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT delivery_address, geocoded_address FROM orders WHERE connector_id = $1 AND provider_id = $2",
-        )
-        .bind(connector)
-        .bind(provider_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-        Ok(match row {
-            Some((Some(address), geocoded)) if geocoded.as_deref() != Some(address.as_str()) => {
-                Some(address)
-            }
-            _ => None,
-        })
-    }
-
-    /// Records where an order's delivery address is (`None`: the geocoder found no such place,
-    /// which is recorded too, so it is not asked again). Unknown orders are ignored.
-    pub async fn set_order_location(
-        &self,
-        connector: &str,
-        provider_id: &str,
-        address: &str,
-        point: Option<&crate::model::GeoPoint>,
-        geocoder: &str,
-    ) -> Result<(), StoreError> {
-        super::write_tx!(self, |tx| {
-            sqlx::query(
-                "UPDATE orders SET latitude = $3, longitude = $4, geocoded_by = $5, geocoded_at = $6, \
-                 geocoded_address = $7 WHERE connector_id = $1 AND provider_id = $2",
-            )
-            .bind(connector)
-            .bind(provider_id)
-            .bind(point.map(|p| p.latitude))
-            .bind(point.map(|p| p.longitude))
-            .bind(geocoder)
-            .bind(super::now_millis())
-            .bind(address)
-            .execute(&mut **tx)
-            .await?;
-            Ok(())
-        })
-    }
-
     /// Orders matching the filters, newest first.
     pub async fn orders(&self, query: &OrderQuery) -> Result<Vec<OrderView>, StoreError> {
         let mut conn = self.pool.acquire().await?;
@@ -765,17 +710,7 @@ async fn order_view(conn: &mut AnyConnection, id: i64) -> Result<OrderView, Stor
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    let (latitude, longitude, geocoded_by): LocationRow =
-        sqlx::query_as("SELECT latitude, longitude, geocoded_by FROM orders WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?;
-    let location = match (latitude, longitude) {
-        (Some(latitude), Some(longitude)) => Some(serde_json::json!({
-            "latitude": latitude, "longitude": longitude, "geocoded_by": geocoded_by,
-        })),
-        _ => None,
-    };
+    let location = super::locations::location_view(&mut *conn, id).await?;
     let payment_ids: Vec<(i64,)> =
         sqlx::query_as("SELECT id FROM payments WHERE order_id = $1 ORDER BY occurred_at, id")
             .bind(id)
