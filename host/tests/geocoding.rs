@@ -108,7 +108,7 @@ async fn stored(base: &str, id: u64) -> Value {
         .as_array()
         .unwrap()
         .iter()
-        .find(|o| o["provider_id"] == id.to_string())
+        .find(|o| o["provider_id"].as_str().and_then(|p| p.parse::<u64>().ok()) == Some(id))
         .cloned()
         .unwrap_or_else(|| panic!("order {id} not stored: {orders}"))
 }
