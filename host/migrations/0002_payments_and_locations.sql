@@ -1,12 +1,12 @@
 -- Payments and refunds: money received for an order, and where orders are delivered. Like
 -- shipments, a payment may arrive before the order it pays: `order_id` stays empty until an
--- order matches `order_ref`.
+-- order matches `order_ref`, and so does `customer_id` when the processor named no payer.
 CREATE TABLE payments (
     id __ID__,
     connector_id TEXT NOT NULL,
     provider_id TEXT NOT NULL,
-    customer_id BIGINT NOT NULL REFERENCES customers (id),
-    linked_by TEXT NOT NULL,
+    customer_id BIGINT REFERENCES customers (id),
+    linked_by TEXT,
     order_ref TEXT,
     order_id BIGINT REFERENCES orders (id),
     status TEXT NOT NULL,
@@ -22,6 +22,11 @@ CREATE TABLE payments (
 CREATE INDEX payments_timeline ON payments (customer_id, occurred_at);
 CREATE INDEX payments_order ON payments (order_id);
 CREATE INDEX payments_unlinked ON payments (order_ref);
+
+-- When an interaction last changed (a cart's latest update, a message's delivery status): a
+-- state older than that, delivered late, changes nothing. `occurred_at` stays its place on the
+-- timeline.
+ALTER TABLE interactions ADD COLUMN updated_at BIGINT;
 
 -- Where an order's delivery address is, placed by a geocoding connector after the order is
 -- stored. `geocoded_at` is set once the geocoder answered, found or not (or failed for good,

@@ -656,7 +656,7 @@ async fn queries_find_profile_and_timeline(store: Store, _: &TestDb) {
     assert_eq!(cancelled[0].number.as_deref(), Some("#3"));
     assert_eq!(
         store
-            .orders(&OrderQuery { channel: Some("nope".into()), ..Default::default() })
+            .orders(&OrderQuery { connectors: Some(vec!["nope".into()]), ..Default::default() })
             .await
             .unwrap()
             .len(),

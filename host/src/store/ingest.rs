@@ -205,6 +205,18 @@ impl Store {
         {
             return Ok((*customer, Ingested::Unchanged));
         }
+        if let Some((id, _, customer)) = &existing {
+            let (updated_at,): (i64,) = sqlx::query_as(
+                "SELECT COALESCE(updated_at, occurred_at) FROM interactions WHERE id = $1",
+            )
+            .bind(*id)
+            .fetch_one(&mut **tx)
+            .await?;
+            // An older state delivered after a newer one (a retried cart update) changes nothing.
+            if i.occurred_at < updated_at {
+                return Ok((*customer, Ingested::Unchanged));
+            }
+        }
         let who =
             self.resolve(tx, connector, &i.provider_id, &i.contact, i.occurred_at, merges).await?;
         let query = match &existing {
@@ -215,14 +227,14 @@ impl Store {
                 "UPDATE interactions SET customer_id = $2, linked_by = $3, kind = $4, direction = $5, \
                  channel = $6, thread_id = COALESCE($7, thread_id), subject = COALESCE($8, subject), \
                  body = COALESCE($9, body), status = COALESCE($10, status), attachments = $11, \
-                 attributes = $12, content_hash = $13 WHERE id = $1",
+                 attributes = $12, content_hash = $13, updated_at = $14 WHERE id = $1",
             )
             .bind(*id),
             None => sqlx::query(
                 "INSERT INTO interactions (customer_id, linked_by, kind, direction, channel, thread_id, \
-                 subject, body, status, attachments, attributes, content_hash, connector_id, provider_id, \
-                 occurred_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                 subject, body, status, attachments, attributes, content_hash, updated_at, connector_id, \
+                 provider_id, occurred_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
             ),
         };
         let query = query
@@ -237,7 +249,8 @@ impl Store {
             .bind(&i.status)
             .bind(json(&i.attachments))
             .bind(json(&i.attributes))
-            .bind(&digest);
+            .bind(&digest)
+            .bind(i.occurred_at);
         let query = if existing.is_none() {
             query.bind(connector).bind(&i.provider_id).bind(i.occurred_at).bind(now_millis())
         } else {
@@ -369,15 +382,32 @@ impl Store {
             .bind(&reference)
             .execute(&mut **tx)
             .await?;
-            // So do payments; they keep the customer their own identifiers resolved to.
+            // So do payments; they keep the customer their own identifiers resolved to, and
+            // one that named no payer is the buyer's.
             sqlx::query(
-                "UPDATE payments SET order_id = $1 WHERE order_id IS NULL AND order_ref = $2",
+                "UPDATE payments SET order_id = $1, customer_id = COALESCE(customer_id, $2), \
+                 linked_by = COALESCE(linked_by, $3) WHERE order_id IS NULL AND order_ref = $4",
             )
             .bind(order_id)
+            .bind(who.customer)
+            .bind(format!("order {}", o.number.as_deref().unwrap_or(&o.provider_id)))
             .bind(&reference)
             .execute(&mut **tx)
             .await?;
         }
+        // A carrier's report that names no order (EasyPost) joins it through another report of
+        // the same parcel that does, whichever came first.
+        sqlx::query(
+            "UPDATE shipments SET order_id = $1, customer_id = COALESCE(customer_id, $2), \
+             linked_by = COALESCE(linked_by, $3) WHERE order_id IS NULL AND tracking_number IN \
+             (SELECT tracking_number FROM shipments WHERE order_id = $4)",
+        )
+        .bind(order_id)
+        .bind(who.customer)
+        .bind(format!("order {}", o.number.as_deref().unwrap_or(&o.provider_id)))
+        .bind(order_id)
+        .execute(&mut **tx)
+        .await?;
         Ok((Some(who.customer), amended(existing.is_some())))
     }
 
@@ -514,7 +544,7 @@ impl Store {
     ) -> Result<(Option<i64>, Ingested), StoreError> {
         check_currency(&p.provider_id, &p.amount.currency)?;
         let digest = hash(p);
-        let existing: Option<(i64, String, i64, i64)> = sqlx::query_as(
+        let existing: Option<(i64, String, Option<i64>, i64)> = sqlx::query_as(
             "SELECT id, content_hash, customer_id, occurred_at FROM payments WHERE connector_id = $1 AND provider_id = $2",
         )
         .bind(connector)
@@ -524,7 +554,7 @@ impl Store {
         if let Some((_, h, customer, occurred_at)) = &existing
             && (*h == digest || p.occurred_at < *occurred_at)
         {
-            return Ok((Some(*customer), Ingested::Unchanged));
+            return Ok((*customer, Ingested::Unchanged));
         }
         // The order it pays, by the shop's provider id or the number the customer sees.
         let order: Option<(i64, i64, String)> = match &p.order_ref {
@@ -540,22 +570,33 @@ impl Store {
             }
             None => None,
         };
-        // Who paid: the payer's identifiers when the processor gave any, else the order's buyer.
+        // Who paid: the payer's identifiers when the processor gave any, else the order's buyer;
+        // else whoever an earlier state of it named, or nobody yet — it waits for its order.
         let (customer, linked_by) = match (&order, p.contact.identifiers.is_empty()) {
-            (Some((_, customer, number)), true) => (*customer, format!("order {number}")),
-            _ => {
+            (_, false) => {
                 let who = self
                     .resolve(tx, connector, &p.provider_id, &p.contact, p.occurred_at, merges)
                     .await?;
-                (who.customer, who.linked_by)
+                (Some(who.customer), Some(who.linked_by))
+            }
+            (Some((_, customer, number)), true) => {
+                (Some(*customer), Some(format!("order {number}")))
+            }
+            (None, true) if existing.is_some() || p.order_ref.is_some() => (None, None),
+            (None, true) => {
+                return Err(StoreError::InvalidEvent {
+                    provider_id: p.provider_id.clone(),
+                    reason: "a payment must name its payer or the order it pays".into(),
+                });
             }
         };
         let order_id = order.map(|(id, ..)| id);
         match &existing {
             Some((id, ..)) => {
                 sqlx::query(
-                    "UPDATE payments SET customer_id = $2, linked_by = $3, order_ref = $4, \
-                     order_id = COALESCE($5, order_id), status = $6, amount_minor = $7, refunded_minor = $8, \
+                    "UPDATE payments SET customer_id = COALESCE($2, customer_id), linked_by = COALESCE($3, linked_by), \
+                     order_ref = COALESCE($4, order_ref), order_id = COALESCE($5, order_id), status = $6, \
+                     amount_minor = $7, refunded_minor = $8, \
                      currency = $9, occurred_at = $10, attributes = $11, content_hash = $12 WHERE id = $1",
                 )
                 .bind(*id)
@@ -597,7 +638,11 @@ impl Store {
                 .await?;
             }
         }
-        Ok((Some(customer), amended(existing.is_some())))
+        let customer = match (customer, &existing) {
+            (None, Some((_, _, earlier, _))) => *earlier,
+            (customer, _) => customer,
+        };
+        Ok((customer, amended(existing.is_some())))
     }
 
     async fn consent(

@@ -175,7 +175,7 @@ impl Store {
                SELECT connector_id, customer_id FROM interactions UNION ALL SELECT connector_id, customer_id FROM orders \
                UNION ALL SELECT connector_id, customer_id FROM shipments WHERE customer_id IS NOT NULL \
                UNION ALL SELECT connector_id, customer_id FROM consents UNION ALL SELECT connector_id, customer_id FROM contact_events \
-               UNION ALL SELECT connector_id, customer_id FROM payments \
+               UNION ALL SELECT connector_id, customer_id FROM payments WHERE customer_id IS NOT NULL \
              ) AS records GROUP BY connector_id",
         )
         .fetch_all(&mut *conn)

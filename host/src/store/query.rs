@@ -145,8 +145,8 @@ pub struct OrderQuery {
     pub customer: Option<i64>,
     /// In this status (`paid`, `cancelled`, …).
     pub status: Option<String>,
-    /// Through this connector.
-    pub channel: Option<String>,
+    /// Through one of these connectors (`None`: any).
+    pub connectors: Option<Vec<String>>,
     /// At most this many, newest first.
     pub limit: u32,
 }
@@ -527,8 +527,9 @@ impl Store {
         let row: Option<(String, i64, Option<String>, i64, String)> = {
             let mut conn = self.pool.acquire().await?;
             sqlx::query_as(
-                "SELECT connector_id, customer_id, status, occurred_at, attributes FROM interactions \
-                 WHERE kind = 'cart' AND thread_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT 1",
+                "SELECT connector_id, customer_id, status, COALESCE(updated_at, occurred_at), attributes \
+                 FROM interactions WHERE kind = 'cart' AND thread_id = $1 \
+                 ORDER BY COALESCE(updated_at, occurred_at) DESC, id DESC LIMIT 1",
             )
             .bind(token)
             .fetch_optional(&mut *conn)
@@ -563,16 +564,27 @@ impl Store {
     pub async fn orders(&self, query: &OrderQuery) -> Result<Vec<OrderView>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let limit = i64::from(if query.limit == 0 { 100 } else { query.limit.min(1000) });
-        let ids: Vec<(i64,)> = sqlx::query_as(
-            "SELECT id FROM orders WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2) \
-             AND ($3 IS NULL OR connector_id = $3) ORDER BY placed_at DESC, id DESC LIMIT $4",
-        )
-        .bind(query.customer)
-        .bind(&query.status)
-        .bind(&query.channel)
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?;
+        let connectors = query.connectors.as_deref().unwrap_or_default();
+        let within = match &query.connectors {
+            None => String::new(),
+            Some(list) if list.is_empty() => " AND 1 = 0".into(),
+            Some(list) => {
+                let places: Vec<String> = (0..list.len()).map(|i| format!("${}", i + 4)).collect();
+                format!(" AND connector_id IN ({})", places.join(", "))
+            }
+        };
+        let sql = format!(
+            "SELECT id FROM orders WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2){within} \
+             ORDER BY placed_at DESC, id DESC LIMIT $3"
+        );
+        let mut select = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(query.customer)
+            .bind(&query.status)
+            .bind(limit);
+        for connector in connectors {
+            select = select.bind(connector);
+        }
+        let ids: Vec<(i64,)> = select.fetch_all(&mut *conn).await?;
         let mut orders = Vec::new();
         for (id,) in ids {
             orders.push(order_view(&mut conn, id).await?);
@@ -666,7 +678,18 @@ async fn shipment_json(conn: &mut AnyConnection, id: i64) -> Result<serde_json::
 }
 
 async fn payment_json(conn: &mut AnyConnection, id: i64) -> Result<serde_json::Value, StoreError> {
-    type Row = (String, Option<String>, Option<i64>, String, i64, i64, String, i64, String, String);
+    type Row = (
+        String,
+        Option<String>,
+        Option<i64>,
+        String,
+        i64,
+        i64,
+        String,
+        i64,
+        String,
+        Option<String>,
+    );
     let (provider_id, order_ref, order_id, status, amount, refunded, currency, at, attributes, linked_by): Row =
         sqlx::query_as(
             "SELECT provider_id, order_ref, order_id, status, amount_minor, refunded_minor, currency, occurred_at, \
