@@ -265,13 +265,14 @@ pub struct OrderParams {
     customer: Option<i64>,
     /// Status, e.g. `paid`.
     status: Option<String>,
-    /// Connector id, e.g. `shopify`.
+    /// A connector id (`shopify`) or a channel that connectors declare (`store`, the tills'):
+    /// orders through any of them.
     channel: Option<String>,
     /// At most this many (default 100).
     limit: Option<u32>,
 }
 
-/// Orders, newest first.
+/// Orders, newest first; each names the channel its connector serves.
 #[utoipa::path(get, path = "/api/orders", params(OrderParams), responses((status = 200, description = "Orders")))]
 pub async fn orders(
     State(state): State<AppState>,
@@ -281,15 +282,43 @@ pub async fn orders(
         Some(id) => Some(state.store.live_customer(id).await?),
         None => None,
     };
+    // Which channel each serving connector declares first.
+    let channels: std::collections::BTreeMap<String, Vec<String>> = state
+        .registry
+        .all()
+        .into_iter()
+        .filter_map(|slot| slot.serving().map(|c| (slot.id.clone(), c.manifest().channels.clone())))
+        .collect();
+    let connectors = p.channel.map(|wanted| {
+        let mut ids: Vec<String> = channels
+            .iter()
+            .filter(|(id, declared)| **id == wanted || declared.contains(&wanted))
+            .map(|(id, _)| id.clone())
+            .collect();
+        // A connector since removed still names its own orders.
+        if !ids.contains(&wanted) {
+            ids.push(wanted);
+        }
+        ids
+    });
     let orders = state
         .store
         .orders(&OrderQuery {
             customer,
             status: p.status,
-            channel: p.channel,
+            connectors,
             limit: p.limit.unwrap_or(100),
         })
         .await?;
+    let orders: Vec<Value> = orders
+        .into_iter()
+        .map(|order| {
+            let channel = channels.get(&order.connector).and_then(|c| c.first()).cloned();
+            let mut value = serde_json::to_value(order).unwrap_or_default();
+            value["channel"] = json!(channel);
+            value
+        })
+        .collect();
     Ok(Json(json!({ "orders": orders })))
 }
 
