@@ -427,6 +427,12 @@ impl Shipment {
         self.occurred_at = occurred_at;
         self
     }
+
+    /// Adds a free-form attribute (checkpoint, the carrier's own status…).
+    pub fn attr(mut self, key: &str, value: &str) -> Self {
+        self.attributes.push(attribute(key, value));
+        self
+    }
 }
 
 impl Consent {

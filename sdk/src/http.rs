@@ -204,8 +204,15 @@ impl RequestBuilder {
         {
             builder = builder.header("content-length", self.body.len().to_string());
         }
-        let request =
-            builder.body(Body::from(self.body)).map_err(|e| HttpError::Invalid(e.to_string()))?;
+        // No body is sent as a stream that ends at once: `Body::from(vec![])` still waits for
+        // the stream to take an empty write, which fails ("connection reset") when a quick
+        // server has already answered and the host has closed the request body.
+        let body = if self.body.is_empty() {
+            Body::from_stream(futures_util::stream::empty::<bytes::Bytes>())
+        } else {
+            Body::from(self.body)
+        };
+        let request = builder.body(body).map_err(|e| HttpError::Invalid(e.to_string()))?;
         let mut client = Client::new();
         if let Some(timeout) = self.timeout {
             client.set_first_byte_timeout(timeout);

@@ -142,6 +142,7 @@ macro_rules! export_connector {
                 ) -> ::core::result::Result<$crate::WebhookOutcome, $crate::ConnectorError>
                 {
                     <$connector as $crate::Connector>::handle_webhook(request)
+                        .and_then($crate::__private::check_webhook)
                 }
 
                 fn poll(
@@ -176,6 +177,29 @@ macro_rules! export_connector {
 pub mod __private {
     pub use crate::wit;
     pub use crate::wit::exports::switchboard::connector::connector::Guest;
+    use crate::{ConnectorError, Event, WebhookOutcome};
+
+    /// Refuses, as the bad request it is, a webhook whose events lack the provider's id (a
+    /// payload with `"id": ""`): the host could not recognise its redelivery, and would keep
+    /// it as a dead letter that no replay can fix.
+    pub fn check_webhook(outcome: WebhookOutcome) -> Result<WebhookOutcome, ConnectorError> {
+        for event in &outcome.events {
+            let (what, id) = match event {
+                Event::Contact(e) => ("contact", &e.provider_id),
+                Event::Interaction(e) => ("interaction", &e.provider_id),
+                Event::Order(e) => ("order", &e.provider_id),
+                Event::Payment(e) => ("payment", &e.provider_id),
+                Event::Shipment(e) => ("shipment", &e.provider_id),
+                Event::Consent(e) => ("consent", &e.provider_id),
+            };
+            if id.trim().is_empty() {
+                return Err(ConnectorError::BadRequest(format!(
+                    "the request's {what} has an empty id; the provider's id is required"
+                )));
+            }
+        }
+        Ok(outcome)
+    }
 }
 
 /// Everything a typical connector uses, in one import.

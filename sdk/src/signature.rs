@@ -53,44 +53,63 @@ pub fn hmac(algorithm: Algorithm, key: &[u8], message: &[u8]) -> Vec<u8> {
 }
 
 /// Checks a timestamped signature header in Stripe's format, `t=<unix seconds>,v1=<hex>[,v1=…]`:
-/// some `v1` must be the HMAC-SHA256 under `secret` of `"{t}." + body`, and `t` must be within
-/// `tolerance_secs` of now, so a captured request cannot be replayed later. Stripe signs this
-/// way (`Stripe-Signature`), and so do the shop's own systems for the web and till connectors
-/// (`Switchboard-Signature`). Several `v1` let a sender roll its secret. Returns `t`.
+/// some `v1` must be the HMAC-SHA256 under `secret` of `"{t}." + body` (`t` exactly as sent),
+/// and `t` must be within `tolerance_secs` of now, so a captured request cannot be replayed
+/// later. Stripe signs this way (`Stripe-Signature`), and so do the shop's own systems for the
+/// web and till connectors (`Switchboard-Signature`). Several `v1` let a sender roll its
+/// secret; other schemes (`v0`) are ignored. A timestamp too far in the future is refused like
+/// a stale one: it would let a captured request be replayed for that long. Returns `t`.
 pub fn verify_timestamped(
     header: &str,
     secret: &[u8],
     body: &[u8],
     tolerance_secs: i64,
 ) -> Result<i64, ConnectorError> {
-    let unauthorized = |m: &str| ConnectorError::Unauthorized(m.to_string());
+    let unauthorized = |m: String| ConnectorError::Unauthorized(m);
+    if tolerance_secs <= 0 {
+        return Err(ConnectorError::Config(format!(
+            "the signature tolerance must be a positive number of seconds, not {tolerance_secs}"
+        )));
+    }
     let mut timestamp = None;
     let mut signatures = Vec::new();
     for part in header.split(',') {
         match part.trim().split_once('=') {
-            Some(("t", value)) => timestamp = value.trim().parse::<i64>().ok(),
-            Some(("v1", value)) => signatures.extend(hex::decode(value.trim()).ok()),
+            Some(("t", value)) if timestamp.is_some() => {
+                return Err(unauthorized(format!("signature header has two `t=` (`{value}`)")));
+            }
+            Some(("t", value)) => timestamp = Some(value.trim()),
+            Some(("v1", value)) => signatures.push(value.trim()),
             _ => {}
         }
     }
-    let timestamp =
-        timestamp.ok_or_else(|| unauthorized("signature header has no `t=` timestamp"))?;
+    let text =
+        timestamp.ok_or_else(|| unauthorized("signature header has no `t=` timestamp".into()))?;
+    let seconds =
+        text.parse::<i64>().ok().filter(|_| text.bytes().all(|b| b.is_ascii_digit())).ok_or_else(
+            || unauthorized(format!("signature timestamp `t={text}` is not unix seconds")),
+        )?;
     if signatures.is_empty() {
-        return Err(unauthorized("signature header has no `v1=` signature"));
+        return Err(unauthorized("signature header has no `v1=` signature".into()));
     }
-    let mut signed = format!("{timestamp}.").into_bytes();
+    let mut signed = format!("{text}.").into_bytes();
     signed.extend_from_slice(body);
     let expected = hmac(Algorithm::Sha256, secret, &signed);
-    if !signatures.iter().any(|s| secrets_equal(s, &expected)) {
-        return Err(unauthorized("signature does not match the body under the signing secret"));
+    let matches =
+        signatures.iter().filter_map(|s| hex::decode(s).ok()).any(|s| secrets_equal(&s, &expected));
+    if !matches {
+        return Err(unauthorized(
+            "signature does not match the body under the signing secret".into(),
+        ));
     }
-    let age = crate::time::now_millis() / 1000 - timestamp;
-    if age.abs() > tolerance_secs {
-        return Err(ConnectorError::Unauthorized(format!(
+    let now = crate::time::now_millis() / 1000;
+    if now.abs_diff(seconds) > tolerance_secs.unsigned_abs() {
+        let age = i128::from(now) - i128::from(seconds);
+        return Err(unauthorized(format!(
             "signature timestamp is {age} s from now, outside the {tolerance_secs} s tolerance"
         )));
     }
-    Ok(timestamp)
+    Ok(seconds)
 }
 
 /// Checks that `signature` (as the provider sent it) is the HMAC of `message` under `key`.
@@ -209,5 +228,51 @@ mod tests {
             verify_timestamped(&format!("v1={}", sign(now, b"new")), b"new", b"{}", 300).is_err()
         );
         assert!(verify_timestamped(&format!("t={now}"), b"new", b"{}", 300).is_err());
+    }
+
+    #[test]
+    fn timestamped_signature_edge_cases() {
+        let now = crate::time::now_millis() / 1000;
+        let sign = |t: &str| {
+            let mut message = format!("{t}.").into_bytes();
+            message.extend_from_slice(b"{}");
+            hex::encode(hmac(Algorithm::Sha256, b"key", &message))
+        };
+        let check = |header: &str| verify_timestamped(header, b"key", b"{}", 300);
+        let good = sign(&now.to_string());
+        // Spaces around parts, a v0 entry and an undecodable v1 beside the good one.
+        assert_eq!(check(&format!(" t={now} , v0=abc, v1=zz, v1={good} ")).unwrap(), now);
+        // Only digits are unix seconds; and the timestamp is signed exactly as sent.
+        let padded = format!("0{now}");
+        assert_eq!(check(&format!("t={padded},v1={}", sign(&padded))).unwrap(), now);
+        assert!(check(&format!("t={padded},v1={good}")).is_err());
+        for t in [format!("+{now}"), "soon".into(), String::new()] {
+            let error = check(&format!("t={t},v1={}", sign(&t))).unwrap_err();
+            assert!(
+                matches!(&error, ConnectorError::Unauthorized(m) if m.contains("unix seconds")),
+                "{t}: {error:?}"
+            );
+        }
+        // Only a v0 signature: nothing this scheme accepts.
+        let error = check(&format!("t={now},v0={good}")).unwrap_err();
+        assert!(
+            matches!(&error, ConnectorError::Unauthorized(m) if m.contains("no `v1=`")),
+            "{error:?}"
+        );
+        // Two timestamps are ambiguous.
+        assert!(check(&format!("t={now},t={now},v1={good}")).is_err());
+        // Far in the future is refused like far in the past; extremes do not overflow.
+        let future = (now + 301).to_string();
+        let error = check(&format!("t={future},v1={}", sign(&future))).unwrap_err();
+        assert!(
+            matches!(&error, ConnectorError::Unauthorized(m) if m.contains("tolerance")),
+            "{error:?}"
+        );
+        let max = i64::MAX.to_string();
+        assert!(check(&format!("t={max},v1={}", sign(&max))).is_err());
+        // A tolerance that accepts nothing is a configuration error.
+        let error =
+            verify_timestamped(&format!("t={now},v1={good}"), b"key", b"{}", 0).unwrap_err();
+        assert!(matches!(error, ConnectorError::Config(_)), "{error:?}");
     }
 }
