@@ -5,7 +5,16 @@
 //! (provider id: AfterShip's tracking id, so later updates amend it), with carrier, tracking
 //! number, status from the tag, the latest checkpoint's location and time, the estimated
 //! delivery, and the order it belongs to (`order_id`, else `order_number`); the customer's
-//! e-mail and phone (`emails`, `smses`) when AfterShip has them.
+//! e-mail and phone when AfterShip has them.
+//!
+//! Field names differ between API versions and are read either way: `emails`, `smses` and
+//! `customer_name` (up to 2024-10) or `customers[]` with `name`, `email`, `phone_number`
+//! (2025-01 on); `expected_delivery` or `latest_estimated_delivery.datetime` /
+//! `courier_estimated_delivery_date.estimated_delivery_date`. The shipment is ordered by the
+//! tracking's `updated_at` (it carries an offset), while checkpoint times — local to the
+//! checkpoint and often without an offset — are kept as `checkpoint_time`. A tag this connector
+//! does not know is kept as `aftership_tag` on an in-transit shipment rather than refused, so a
+//! new tag never makes AfterShip retry.
 use serde::Deserialize;
 use switchboard_sdk::prelude::*;
 use switchboard_sdk::signature::{Algorithm, Encoding, verify};
@@ -28,14 +37,21 @@ struct Tracking {
     order_id: Option<String>,
     order_number: Option<String>,
     customer_name: Option<String>,
-    #[serde(default)]
-    emails: Vec<String>,
-    #[serde(default)]
-    smses: Vec<String>,
+    emails: Option<Vec<String>>,
+    smses: Option<Vec<String>>,
+    customers: Option<Vec<Customer>>,
     expected_delivery: Option<String>,
+    latest_estimated_delivery: Option<Value>,
+    courier_estimated_delivery_date: Option<Value>,
     updated_at: Option<String>,
-    #[serde(default)]
-    checkpoints: Vec<Checkpoint>,
+    checkpoints: Option<Vec<Checkpoint>>,
+}
+
+#[derive(Deserialize)]
+struct Customer {
+    name: Option<String>,
+    email: Option<String>,
+    phone_number: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -47,18 +63,30 @@ struct Checkpoint {
     message: Option<String>,
 }
 
-fn status(tag: &str) -> Result<ShipmentStatus, ConnectorError> {
-    Ok(match tag {
+/// The shipment status for an AfterShip tag; `None` for one it does not document.
+fn status(tag: &str) -> Option<ShipmentStatus> {
+    Some(match tag {
         "Pending" | "InfoReceived" => ShipmentStatus::LabelCreated,
         "InTransit" | "AvailableForPickup" => ShipmentStatus::InTransit,
         "OutForDelivery" => ShipmentStatus::OutForDelivery,
         "AttemptFail" => ShipmentStatus::FailedAttempt,
         "Delivered" => ShipmentStatus::Delivered,
         "Exception" | "Expired" => ShipmentStatus::Exception,
-        other => {
-            return Err(ConnectorError::BadRequest(format!("unknown AfterShip tag `{other}`")));
-        }
+        _ => return None,
     })
+}
+
+/// The estimated delivery, under whichever name this API version gives it.
+fn eta(t: &Tracking) -> Option<&str> {
+    fn nested<'a>(value: &'a Option<Value>, key: &str) -> Option<&'a str> {
+        value.as_ref().and_then(|v| v.get(key)).and_then(Value::as_str)
+    }
+    t.expected_delivery
+        .as_deref()
+        .or_else(|| nested(&t.latest_estimated_delivery, "datetime"))
+        .or_else(|| nested(&t.latest_estimated_delivery, "datetime_max"))
+        .or_else(|| nested(&t.courier_estimated_delivery_date, "estimated_delivery_date"))
+        .filter(|v| !v.trim().is_empty())
 }
 
 /// AfterShip times are ISO 8601, with or without an offset (then local to the checkpoint; taken
@@ -85,30 +113,41 @@ impl Connector for AfterShip {
             return Ok(WebhookOutcome::ok(Vec::<Event>::new()));
         }
         let t = webhook.msg;
-        let mut shipment = Shipment::new(&t.id, &t.slug, &t.tracking_number, status(&t.tag)?);
+        let status = status(&t.tag).unwrap_or(ShipmentStatus::InTransit);
+        let mut shipment = Shipment::new(&t.id, &t.slug, &t.tracking_number, status);
         if let Some(order) = t.order_id.as_deref().or(t.order_number.as_deref()) {
             shipment = shipment.for_order(order);
         }
-        let mut contact = Contact::new().name(t.customer_name.as_deref().unwrap_or(""));
-        for email in &t.emails {
+        if let (Some(_), Some(number)) = (&t.order_id, &t.order_number) {
+            shipment = shipment.attr("order_number", number);
+        }
+        let customers = t.customers.as_deref().unwrap_or_default();
+        let name = t.customer_name.as_deref().or(customers.iter().find_map(|c| c.name.as_deref()));
+        let mut contact = Contact::new().name(name.unwrap_or(""));
+        let emails = t.emails.iter().flatten().map(String::as_str);
+        for email in emails.chain(customers.iter().filter_map(|c| c.email.as_deref())) {
             contact = contact.email(email);
         }
-        for phone in &t.smses {
+        let phones = t.smses.iter().flatten().map(String::as_str);
+        for phone in phones.chain(customers.iter().filter_map(|c| c.phone_number.as_deref())) {
             contact = contact.phone(phone);
         }
         if !contact.identifiers.is_empty() {
             shipment = shipment.contact(contact);
         }
-        if let Some(eta) = &t.expected_delivery {
+        if let Some(eta) = eta(&t) {
             shipment = shipment.eta(timestamp(eta)?);
         }
-        let latest = t.checkpoints.last();
-        let at = match latest.and_then(|c| c.checkpoint_time.as_deref()).or(t.updated_at.as_deref())
-        {
+        let latest = t.checkpoints.as_deref().unwrap_or_default().last();
+        let checkpoint_time = latest.and_then(|c| c.checkpoint_time.as_deref());
+        let at = match t.updated_at.as_deref().or(checkpoint_time) {
             Some(value) => timestamp(value)?,
             None => time::now_millis(),
         };
         shipment = shipment.at(at);
+        if let Some(value) = checkpoint_time {
+            shipment = shipment.attr("checkpoint_time", value);
+        }
         if let Some(checkpoint) = latest {
             let place = checkpoint.location.clone().or_else(|| {
                 let parts: Vec<&str> =

@@ -1,7 +1,11 @@
 //! EasyPost `tracker.updated` webhooks → shipments.
 //!
 //! EasyPost signs the raw body: `X-Hmac-Signature: hmac-sha256-hex=<hex HMAC-SHA256>` under the
-//! webhook secret (`webhook_secret`). The tracker becomes a shipment event (provider id: the
+//! webhook secret (`webhook_secret`), which EasyPost's own libraries normalize to Unicode NFKD
+//! first (so a secret with, say, a ligature or a full-width letter verifies the same way here).
+//! Events other than `tracker.created` / `tracker.updated` (batches, refunds, invoices…) are
+//! acknowledged and ignored, so EasyPost does not retry them; a status this connector does not
+//! know yet is kept as `carrier_status` on an in-transit shipment rather than refused. The tracker becomes a shipment event (provider id: the
 //! tracker id, so later updates amend it) with carrier, tracking code, status, estimated
 //! delivery and the latest tracking detail's location and time. EasyPost knows no order: the
 //! store links the shipment to an order through another report of the same tracking number.
@@ -9,13 +13,14 @@ use serde::Deserialize;
 use switchboard_sdk::prelude::*;
 use switchboard_sdk::signature::{Algorithm, Encoding, verify};
 use switchboard_sdk::time;
+use unicode_normalization::UnicodeNormalization;
 
 struct EasyPost;
 
 #[derive(Deserialize)]
 struct EventBody {
     description: String,
-    result: Tracker,
+    result: Value,
 }
 
 #[derive(Deserialize)]
@@ -44,17 +49,16 @@ struct Location {
     country: Option<String>,
 }
 
-fn status(value: &str) -> Result<ShipmentStatus, ConnectorError> {
-    Ok(match value {
+/// The shipment status for EasyPost's tracker status; `None` for one it does not document.
+fn status(value: &str) -> Option<ShipmentStatus> {
+    Some(match value {
         "unknown" | "pre_transit" => ShipmentStatus::LabelCreated,
         "in_transit" | "available_for_pickup" => ShipmentStatus::InTransit,
         "out_for_delivery" => ShipmentStatus::OutForDelivery,
         "delivered" => ShipmentStatus::Delivered,
         "return_to_sender" => ShipmentStatus::Returned,
         "failure" | "cancelled" | "error" => ShipmentStatus::Exception,
-        other => {
-            return Err(ConnectorError::BadRequest(format!("unknown EasyPost status `{other}`")));
-        }
+        _ => return None,
     })
 }
 
@@ -71,13 +75,30 @@ impl Connector for EasyPost {
             .ok_or_else(|| {
                 ConnectorError::Unauthorized("missing X-Hmac-Signature: hmac-sha256-hex=…".into())
             })?;
+        let secret: String = secret.nfkd().collect();
         verify(Algorithm::Sha256, secret.as_bytes(), &request.body, signature, Encoding::Hex)?;
         let event: EventBody = request.json()?;
         if event.description != "tracker.updated" && event.description != "tracker.created" {
             return Ok(WebhookOutcome::ok(Vec::<Event>::new()));
         }
-        let t = event.result;
-        let mut shipment = Shipment::new(&t.id, &t.carrier, &t.tracking_code, status(&t.status)?);
+        let t: Tracker = serde_json::from_value(event.result).map_err(|e| {
+            ConnectorError::BadRequest(format!(
+                "{} `result` is not a Tracker: {e}",
+                event.description
+            ))
+        })?;
+        let known = status(&t.status);
+        let mut shipment = Shipment::new(
+            &t.id,
+            &t.carrier,
+            &t.tracking_code,
+            known.unwrap_or(ShipmentStatus::InTransit),
+        );
+        if known.is_none() {
+            shipment
+                .attributes
+                .push(Attribute { key: "carrier_status".into(), value: t.status.clone() });
+        }
         if let Some(eta) = &t.est_delivery_date {
             shipment = shipment.eta(time::parse_rfc3339(eta)?);
         }

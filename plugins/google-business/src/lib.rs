@@ -13,9 +13,18 @@
 //! (`GET {api_base}/v4/{reviewName}`, bearer `access_token`) and reports a `review`
 //! interaction with the star rating and text; the reviewer becomes a contact
 //! `google:reviewer:<id>`. Google does not expose a reviewer id: the id is the reviewer's own
-//! when a payload carries one, else a digest of their profile photo URL (stable per Google
-//! account), else — anonymous reviewers — the review's id. Other notification types are
-//! acknowledged and logged.
+//! when a payload carries one, else a digest of their display name and profile photo URL
+//! (stable per Google account; the name keeps two people with Google's default avatar apart),
+//! else — anonymous reviewers — the review's id. A review deleted before it could be fetched
+//! (404) is acknowledged, so Pub/Sub stops redelivering it. Other notification types are
+//! acknowledged and logged. `api_base` defaults to `https://mybusiness.googleapis.com` (a
+//! trailing `/v4` is accepted too).
+//!
+//! **API credentials.** Google access tokens last an hour, so for a long-running deployment set
+//! `refresh_token`, `client_id` and `client_secret` (an OAuth client with the
+//! `business.manage` scope): the connector then gets access tokens from `token_url` (default
+//! `https://oauth2.googleapis.com/token`, which must be in `allowed_hosts`) and keeps each in
+//! its state until a minute before it expires. Without them, `access_token` is used as is.
 //!
 //! **Geocoding.** With `geocoder_url` set (a Nominatim-compatible API, e.g.
 //! `https://nominatim.openstreetmap.org`, listed in `allowed_hosts`), the connector places
@@ -28,6 +37,7 @@
 //! or messaging integration on the listing forwards — becomes a `call` (or `message`)
 //! interaction with the caller, found or created by phone.
 use serde::Deserialize;
+use switchboard_sdk::host::kv;
 use switchboard_sdk::http;
 use switchboard_sdk::prelude::*;
 use switchboard_sdk::signature::{secrets_equal, sha256_hex};
@@ -36,6 +46,17 @@ use switchboard_sdk::time;
 struct GoogleBusiness;
 
 const API_BASE: &str = "https://mybusiness.googleapis.com";
+/// Google's OAuth token endpoint, for the refresh-token grant.
+const TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+/// Where the current access token and its expiry are kept between calls.
+const TOKEN_KEY: &str = "oauth_access_token";
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    /// Seconds; Google grants 3599.
+    expires_in: Option<i64>,
+}
 
 /// A Pub/Sub push body. Pub/Sub sends `messageId` *and* `message_id` (and both publish
 /// times), so the message stays a loose JSON object read with [`field`].
@@ -128,19 +149,73 @@ fn rating(star: &str) -> Option<u8> {
     })
 }
 
-fn fetch_review(name: &str) -> Result<Review, ConnectorError> {
-    if !name.starts_with("accounts/") || name.contains("..") || name.contains('?') {
-        return Err(ConnectorError::BadRequest(format!("`{name}` is not a review resource name")));
+/// A bearer token for the Business Profile API: refreshed through OAuth when a refresh token
+/// is configured (cached until a minute before it expires), else the configured one.
+fn access_token() -> Result<String, ConnectorError> {
+    let Some(refresh_token) = config("refresh_token").filter(|t| !t.trim().is_empty()) else {
+        return require_config("access_token");
+    };
+    let now = time::now_millis();
+    if let Some(cached) = kv::get_string(TOKEN_KEY)?
+        && let Some((expires, token)) = cached.split_once(' ')
+        && expires.parse::<i64>().is_ok_and(|expires| expires - 60_000 > now)
+    {
+        return Ok(token.to_string());
     }
-    let token = require_config("access_token")?;
+    let client_id = require_config("client_id")?;
+    let client_secret = require_config("client_secret")?;
+    let url = config("token_url").unwrap_or_else(|| TOKEN_URL.into());
+    let response = http::post(&url)
+        .form([
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.trim()),
+            ("client_id", client_id.as_str()),
+            ("client_secret", client_secret.as_str()),
+        ])
+        .send()?;
+    if response.status == 400 || response.status == 401 {
+        // `invalid_grant` (revoked or expired refresh token) or `invalid_client`.
+        return Err(ConnectorError::Config(format!(
+            "Google refused the refresh token: {}",
+            response.text()
+        )));
+    }
+    let token: TokenResponse = response.error_for_status()?.json()?;
+    let expires = now + token.expires_in.unwrap_or(3599) * 1000;
+    kv::set(TOKEN_KEY, format!("{expires} {}", token.access_token))?;
+    Ok(token.access_token)
+}
+
+/// The review, or `None` when it was deleted since the notification.
+fn fetch_review(name: &str) -> Result<Option<Review>, ConnectorError> {
+    let segments: Vec<&str> = name.split('/').collect();
+    let well_formed = matches!(segments.as_slice(), ["accounts", a, "locations", l, "reviews", r]
+        if [a, l, r].iter().all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')));
+    if !well_formed {
+        return Err(ConnectorError::BadRequest(format!(
+            "`{name}` is not a review resource name (accounts/…/locations/…/reviews/…)"
+        )));
+    }
+    let token = access_token()?;
     let base = config("api_base").unwrap_or_else(|| API_BASE.into());
-    let url = format!("{}/v4/{name}", base.trim_end_matches('/'));
-    let response = http::get(&url).bearer(&token).send()?;
-    if response.status == 404 {
-        // Deleted since the notification: nothing to record, nothing to retry.
-        return Err(ConnectorError::BadRequest(format!("review `{name}` no longer exists")));
+    let base = base.trim_end_matches('/');
+    let base = base.strip_suffix("/v4").unwrap_or(base);
+    let response = http::get(&format!("{base}/v4/{name}")).bearer(&token).send()?;
+    match response.status {
+        404 => {
+            log(
+                switchboard_sdk::host::LogLevel::Info,
+                &format!("review `{name}` no longer exists: acknowledged, nothing recorded"),
+            );
+            Ok(None)
+        }
+        401 if config("refresh_token").is_some() => {
+            // Revoked early: the next delivery gets a new token.
+            kv::delete(TOKEN_KEY)?;
+            Err(ConnectorError::Transient("the access token was refused; it is renewed".into()))
+        }
+        _ => Ok(Some(response.error_for_status()?.json()?)),
     }
-    response.error_for_status()?.json()
 }
 
 fn review_event(review: Review, location: Option<&str>) -> Result<Interaction, ConnectorError> {
@@ -155,7 +230,8 @@ fn review_event(review: Review, location: Option<&str>) -> Result<Interaction, C
             let url = r.profile_photo_url.as_deref().unwrap_or_default();
             // The photo URL's size suffix (`=s120-c…`) varies; the account part does not.
             let account = url.split('=').next().unwrap_or(url);
-            format!("photo-{}", &sha256_hex(account.as_bytes())[..24])
+            let name = r.display_name.as_deref().unwrap_or_default();
+            format!("photo-{}", &sha256_hex(format!("{name}\n{account}").as_bytes())[..24])
         }
         _ => format!("review-{review_id}"),
     };
@@ -211,8 +287,10 @@ fn notification(request: &HttpRequest) -> Result<Vec<Event>, ConnectorError> {
                             "{kind} notification names no review: {notification}"
                         ))
                     })?;
-            let review = fetch_review(name)?;
-            Ok(vec![review_event(review, location)?.into()])
+            match fetch_review(name)? {
+                Some(review) => Ok(vec![review_event(review, location)?.into()]),
+                None => Ok(Vec::new()),
+            }
         }
         other => {
             log(

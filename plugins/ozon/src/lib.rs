@@ -107,7 +107,9 @@ fn status(posting: &Posting) -> OrderStatus {
     }
 }
 
-fn order(posting: &Posting) -> Result<Option<Order>, ConnectorError> {
+/// The posting as an order, as of `seen_until` (the end of the window it was listed in); `None`
+/// when it names no buyer.
+fn order(posting: &Posting, seen_until: i64) -> Result<Option<Order>, ConnectorError> {
     let mut contact = Contact::new();
     if let Some(customer) = &posting.customer {
         if let Some(id) = customer.customer_id.filter(|id| *id != 0) {
@@ -128,26 +130,41 @@ fn order(posting: &Posting) -> Result<Option<Order>, ConnectorError> {
         return Ok(None);
     }
     let currency = posting.products.first().map(|p| p.currency_code.as_str()).unwrap_or("RUB");
+    if let Some(other) = posting.products.iter().find(|p| p.currency_code != currency) {
+        return Err(ConnectorError::BadRequest(format!(
+            "posting {} mixes currencies ({currency} and {})",
+            posting.posting_number, other.currency_code
+        )));
+    }
     let mut total = 0_i64;
     let mut lines = Vec::new();
     for product in &posting.products {
         let price = Money::from_decimal(&product.price, &product.currency_code)?;
-        total += price.amount_minor * i64::from(product.quantity);
+        total = price
+            .amount_minor
+            .checked_mul(i64::from(product.quantity))
+            .and_then(|line| total.checked_add(line))
+            .ok_or_else(|| {
+                ConnectorError::BadRequest(format!(
+                    "posting {}: the total overflows",
+                    posting.posting_number
+                ))
+            })?;
         let mut line = OrderLine::new(&product.name, product.quantity, price);
         if let Some(offer) = &product.offer_id {
             line = line.sku(offer);
         }
         lines.push(line);
     }
-    let dates: Vec<i64> =
-        [&posting.in_process_at, &posting.shipment_date, &posting.delivering_date]
-            .into_iter()
-            .flatten()
-            .map(|d| time::parse_rfc3339(d))
-            .collect::<Result<_, _>>()?;
+    // `shipment_date` is the deadline to ship, often in the future: not a change of state.
+    let dates: Vec<i64> = [&posting.in_process_at, &posting.delivering_date]
+        .into_iter()
+        .flatten()
+        .map(|d| time::parse_rfc3339(d))
+        .collect::<Result<_, _>>()?;
     let placed = posting.in_process_at.as_deref().map(time::parse_rfc3339).transpose()?;
-    let placed = placed.or(dates.iter().copied().min()).unwrap_or_else(time::now_millis);
-    let updated = dates.iter().copied().max().unwrap_or(placed);
+    let placed = placed.or(dates.iter().copied().min()).unwrap_or(seen_until);
+    let updated = dates.iter().copied().max().unwrap_or(placed).min(seen_until).max(placed);
     let mut event = Order::new(&posting.posting_number, contact, Money::new(total, currency))
         .number(posting.order_number.as_deref().unwrap_or(&posting.posting_number))
         .status(status(posting))
@@ -156,6 +173,9 @@ fn order(posting: &Posting) -> Result<Option<Order>, ConnectorError> {
         .attr("posting_number", &posting.posting_number);
     for line in lines {
         event = event.line(line);
+    }
+    if let Some(deadline) = posting.shipment_date.as_deref().filter(|d| !d.is_empty()) {
+        event = event.attr("ship_by", deadline);
     }
     if let Some(tracking) = posting.tracking_number.as_deref().filter(|t| !t.is_empty()) {
         event = event.attr("tracking_number", tracking);
@@ -224,7 +244,7 @@ impl Connector for Ozon {
     }
 
     fn poll(cursor: Option<String>) -> Result<PollOutcome, ConnectorError> {
-        let lag = config_or("poll_lag_secs", 60_i64)? * 1000;
+        let lag = config_or("poll_lag_secs", 60_i64)?.max(0) * 1000;
         let max_window = config_or("max_window_hours", 24_i64)?.max(1) * 3600 * 1000;
         let now = time::now_millis();
         let from = match cursor.as_deref() {
@@ -264,11 +284,17 @@ impl Connector for Ozon {
         }
         let mut events: Vec<Event> = Vec::new();
         for posting in &postings {
-            match order(posting)? {
-                Some(order) => events.push(order.into()),
-                None => log(
+            match order(posting, to) {
+                Ok(Some(order)) => events.push(order.into()),
+                Ok(None) => log(
                     switchboard_sdk::host::LogLevel::Debug,
                     &format!("posting {} names no buyer: skipped", posting.posting_number),
+                ),
+                // One posting this connector cannot read must not stop the others, nor every
+                // later poll (the cursor moves on).
+                Err(error) => log(
+                    switchboard_sdk::host::LogLevel::Warn,
+                    &format!("posting {} skipped: {error:?}", posting.posting_number),
                 ),
             }
         }

@@ -7,6 +7,12 @@
 //! HMAC-SHA256 of the raw body under the app's client secret (`client_secret`); when
 //! `shop_domain` is set, `X-Shopify-Shop-Domain` must name that shop.
 //!
+//! Orders carry money as minor units of their currency (`current_total_price`, which reflects
+//! edits and refunds, else `total_price`), line items (`current_quantity` where Shopify gives
+//! it), financial and fulfillment status, and the buyer: the customer's id, e-mail and phone,
+//! else the order's, else the phone on the shipping or billing address. An order with no buyer
+//! at all (a guest POS sale) is acknowledged and not stored, so Shopify does not retry it.
+//!
 //! Redeliveries (same `X-Shopify-Webhook-Id`) are recognised without connector state: a
 //! customer update's provider id *is* the webhook id, and an order event is keyed by the order
 //! id and its `updated_at`, so the store finds the same content and changes nothing. (Keeping
@@ -46,12 +52,14 @@ struct ShopifyOrder {
     cancel_reason: Option<String>,
     currency: String,
     total_price: String,
+    current_total_price: Option<String>,
     financial_status: Option<String>,
     fulfillment_status: Option<String>,
     #[serde(default)]
     line_items: Vec<LineItem>,
     customer: Option<Customer>,
     shipping_address: Option<ShopifyAddress>,
+    billing_address: Option<ShopifyAddress>,
     source_name: Option<String>,
 }
 
@@ -61,6 +69,8 @@ struct LineItem {
     title: Option<String>,
     sku: Option<String>,
     quantity: u32,
+    /// What is left after edits and refunds (2023-01 and later).
+    current_quantity: Option<u32>,
     price: String,
 }
 
@@ -173,7 +183,8 @@ fn address(a: &ShopifyAddress) -> Address {
     }
 }
 
-fn order_event(order: &ShopifyOrder, shop: Option<&str>) -> Result<Order, ConnectorError> {
+/// The order as an event; `None` when it names no buyer at all.
+fn order_event(order: &ShopifyOrder, shop: Option<&str>) -> Result<Option<Order>, ConnectorError> {
     let mut contact = match &order.customer {
         Some(customer) => customer_contact(customer),
         None => Contact::new(),
@@ -181,34 +192,44 @@ fn order_event(order: &ShopifyOrder, shop: Option<&str>) -> Result<Order, Connec
     contact = contact
         .email(non_empty(&order.email).or(non_empty(&order.contact_email)).unwrap_or(""))
         .phone(order.phone.as_deref().unwrap_or(""));
+    if !contact.identifiers.iter().any(|i| matches!(i, Identifier::Phone(_))) {
+        // Checkout often asks for the phone only with the address.
+        let address_phone = [&order.shipping_address, &order.billing_address]
+            .into_iter()
+            .flatten()
+            .find_map(|a| non_empty(&a.phone));
+        if let Some(phone) = address_phone {
+            contact = contact.phone(phone);
+        }
+    }
     if let Some(locale) = non_empty(&order.customer_locale) {
         contact = contact.locale(locale);
     }
     if contact.identifiers.is_empty() {
-        return Err(ConnectorError::BadRequest(format!(
-            "order {} names no customer, e-mail or phone",
-            order.id
-        )));
+        return Ok(None);
     }
     let placed = time::parse_rfc3339(&order.created_at)?;
     let updated = match &order.updated_at {
         Some(at) => time::parse_rfc3339(at)?,
         None => placed,
     };
-    let mut event = Order::new(
-        &order.id.to_string(),
-        contact,
-        Money::from_decimal(&order.total_price, &order.currency)?,
-    )
-    .status(order_status(order))
-    .at(placed, updated);
+    let original = Money::from_decimal(&order.total_price, &order.currency)?;
+    let total = match non_empty(&order.current_total_price) {
+        Some(current) => Money::from_decimal(current, &order.currency)?,
+        None => original.clone(),
+    };
+    let edited = total != original;
+    let mut event = Order::new(&order.id.to_string(), contact, total)
+        .status(order_status(order))
+        .at(placed, updated);
     if let Some(name) = non_empty(&order.name) {
         event = event.number(name);
     }
     for item in &order.line_items {
         let name = non_empty(&item.name).or(non_empty(&item.title)).unwrap_or("item");
+        let quantity = item.current_quantity.unwrap_or(item.quantity);
         let mut line =
-            OrderLine::new(name, item.quantity, Money::from_decimal(&item.price, &order.currency)?);
+            OrderLine::new(name, quantity, Money::from_decimal(&item.price, &order.currency)?);
         if let Some(sku) = non_empty(&item.sku) {
             line = line.sku(sku);
         }
@@ -227,10 +248,13 @@ fn order_event(order: &ShopifyOrder, shop: Option<&str>) -> Result<Order, Connec
             event = event.attr(key, value);
         }
     }
+    if edited {
+        event = event.attr("original_total_minor", &original.amount_minor.to_string());
+    }
     if let Some(shop) = shop {
         event = event.attr("shop_domain", shop);
     }
-    Ok(event)
+    Ok(Some(event))
 }
 
 fn customer_events(customer: &Customer, webhook_id: &str) -> Result<Vec<Event>, ConnectorError> {
@@ -252,12 +276,15 @@ fn customer_events(customer: &Customer, webhook_id: &str) -> Result<Vec<Event>, 
             // `not_subscribed`, `pending` (double opt-in not confirmed) say nothing yet.
             _ => continue,
         };
-        let when = match &consent.consent_updated_at {
-            Some(at) => time::parse_rfc3339(at)?,
-            None => at,
+        // Keyed by when the consent changed, so a redelivery is the same consent; without a
+        // date, by the webhook itself.
+        let (when, key) = match (&consent.consent_updated_at, &customer.updated_at) {
+            (Some(at), _) => (time::parse_rfc3339(at)?, at.clone()),
+            (None, Some(_)) => (at, at.to_string()),
+            (None, None) => (at, webhook_id.to_string()),
         };
         let mut event = Consent::new(
-            &format!("{}:{channel}:{when}", customer.id),
+            &format!("{}:{channel}:{key}", customer.id),
             contact.clone(),
             channel,
             state,
@@ -296,13 +323,19 @@ impl Connector for Shopify {
             .ok_or_else(|| ConnectorError::Unauthorized("missing X-Shopify-Hmac-Sha256".into()))?;
         verify(Algorithm::Sha256, secret.as_bytes(), &request.body, signature, Encoding::Base64)?;
         let shop = request.header("x-shopify-shop-domain").map(str::to_string);
-        if let (Some(expected), Some(shop)) = (config("shop_domain"), shop.as_deref())
-            && !expected.trim().eq_ignore_ascii_case(shop)
-        {
-            return Err(ConnectorError::Unauthorized(format!(
-                "webhook from shop `{shop}`, this connector serves `{}`",
-                expected.trim()
-            )));
+        if let Some(expected) = config("shop_domain") {
+            let Some(shop) = shop.as_deref() else {
+                return Err(ConnectorError::Unauthorized(format!(
+                    "missing X-Shopify-Shop-Domain (this connector serves `{}`)",
+                    expected.trim()
+                )));
+            };
+            if !expected.trim().eq_ignore_ascii_case(shop) {
+                return Err(ConnectorError::Unauthorized(format!(
+                    "webhook from shop `{shop}`, this connector serves `{}`",
+                    expected.trim()
+                )));
+            }
         }
         let topic = request
             .header("x-shopify-topic")
@@ -316,7 +349,16 @@ impl Connector for Shopify {
             "orders/create" | "orders/updated" | "orders/cancelled" | "orders/paid"
             | "orders/fulfilled" => {
                 let order: ShopifyOrder = request.json()?;
-                vec![order_event(&order, shop.as_deref())?.into()]
+                match order_event(&order, shop.as_deref())? {
+                    Some(event) => vec![event.into()],
+                    None => {
+                        log(
+                            switchboard_sdk::host::LogLevel::Info,
+                            &format!("order {} names no buyer: acknowledged, not stored", order.id),
+                        );
+                        Vec::new()
+                    }
+                }
             }
             "customers/create" | "customers/update" => {
                 let customer: Customer = request.json()?;
@@ -337,7 +379,7 @@ impl Connector for Shopify {
     fn poll(cursor: Option<String>) -> Result<PollOutcome, ConnectorError> {
         let token = require_config("access_token")?;
         let max_pages = config_or("max_pages", 4_u64)?.max(1);
-        let lag_ms = config_or("poll_lag_secs", 60_i64)? * 1000;
+        let lag_ms = config_or("poll_lag_secs", 60_i64)?.max(0) * 1000;
         let limit = config_or("page_limit", 250_u64)?.clamp(1, 250);
         let mut cursor: Cursor = match cursor.as_deref() {
             None => Cursor::default(),
@@ -347,6 +389,7 @@ impl Connector for Shopify {
                 ))
             })?,
         };
+        let resumed = cursor.next.is_some();
         let mut url = match cursor.next.take() {
             Some(next) => next,
             None => {
@@ -371,16 +414,27 @@ impl Connector for Shopify {
         };
         let shop = config("shop_domain");
         let mut events: Vec<Event> = Vec::new();
-        for _ in 0..max_pages {
+        for page_number in 0..max_pages {
             let response = http::get(&url)
                 .header("X-Shopify-Access-Token", &token)
                 .header("Accept", "application/json")
-                .send()?
-                .error_for_status()?;
+                .send()?;
+            if resumed && page_number == 0 && matches!(response.status, 400 | 404 | 422) {
+                // The stored page link is no longer valid: walk the same bounds again from the
+                // start (the store recognises the orders already seen).
+                log(
+                    switchboard_sdk::host::LogLevel::Warn,
+                    &format!("page link refused ({}): restarting the walk", response.status),
+                );
+                let restart = Cursor { since: cursor.since.take(), until: None, next: None };
+                return Ok(PollOutcome { events, next_cursor: Some(to_json(&restart)) });
+            }
+            let response = response.error_for_status()?;
             let page: OrdersPage = response.json()?;
             for order in &page.orders {
                 match order_event(order, shop.as_deref()) {
-                    Ok(event) => events.push(event.into()),
+                    Ok(Some(event)) => events.push(event.into()),
+                    Ok(None) => {}
                     // One order without a buyer must not stop the backfill of the others.
                     Err(error) => log(
                         switchboard_sdk::host::LogLevel::Warn,
@@ -389,7 +443,8 @@ impl Connector for Shopify {
                 }
             }
             match response.header("link").and_then(http::next_link) {
-                Some(next) => url = next,
+                // Followed on the configured base: the access token goes nowhere else.
+                Some(next) => url = on_base(&next)?,
                 None => {
                     // The walk is complete: the next one starts at its upper bound, inclusive.
                     let next = Cursor { since: cursor.until.take(), until: None, next: None };
@@ -400,6 +455,15 @@ impl Connector for Shopify {
         cursor.next = Some(url);
         Ok(PollOutcome { events, next_cursor: Some(to_json(&cursor)) })
     }
+}
+
+/// `link` (an absolute URL from Shopify's `Link` header) on the configured API base.
+fn on_base(link: &str) -> Result<String, ConnectorError> {
+    let path = link
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|slash| &rest[slash..]))
+        .ok_or_else(|| ConnectorError::BadRequest(format!("`Link` names no page: `{link}`")))?;
+    Ok(format!("{}{path}", api_base()?))
 }
 
 fn to_json(cursor: &Cursor) -> String {

@@ -1,16 +1,19 @@
 //! Stripe: payments and refunds, attached to the order they pay and to the customer.
 //!
-//! Events `payment_intent.succeeded`, `charge.refunded` and `checkout.session.completed` are
-//! verified with `Stripe-Signature` (`t=…,v1=…`): HMAC-SHA256 under the endpoint's signing
+//! Events `payment_intent.succeeded`, `charge.refunded`, `checkout.session.completed` (and
+//! `checkout.session.async_payment_succeeded`, for delayed payment methods) are verified with `Stripe-Signature` (`t=…,v1=…`): HMAC-SHA256 under the endpoint's signing
 //! secret (`webhook_secret`, `whsec_…`) of `"{t}.{raw body}"`, hex; any `v1` may match (Stripe
 //! sends several while a secret is rolled), and `t` must be within `tolerance_secs` (default
 //! 300) of now, so a captured request cannot be replayed later.
 //!
-//! All three events describe one PaymentIntent, so they share its id as provider id: the
-//! refund amends the payment instead of adding one. The paid order is named by the metadata
-//! the shop set on the payment (`order_number`, `order_id` or `order`) or the Checkout
-//! Session's `client_reference_id`; the payer by e-mail, phone and Stripe customer id
-//! (`stripe:customer`). Other event types are acknowledged and ignored.
+//! These events describe one PaymentIntent, so they share its id as provider id: the refund
+//! amends the payment instead of adding one. The paid order is named by the metadata the shop
+//! set on the payment (`order_number`, `order_id` or `order`) or the Checkout Session's
+//! `client_reference_id`; the payer by e-mail, phone and Stripe customer id
+//! (`stripe:customer`). A payment naming an order but no payer is the order's buyer's (the
+//! host keeps it until the order arrives); a guest Checkout's PaymentIntent, which names
+//! neither, is acknowledged and left to its Checkout Session's event. Other event types are
+//! acknowledged and ignored.
 use serde::Deserialize;
 use switchboard_sdk::prelude::*;
 use switchboard_sdk::signature::verify_timestamped;
@@ -48,6 +51,10 @@ struct PaymentObject {
     /// An id, or the expanded Customer object.
     customer: Option<Value>,
     receipt_email: Option<String>,
+    /// Checkout Session: the e-mail typed at checkout when no Customer was created.
+    customer_email: Option<String>,
+    /// PaymentIntent and Charge: where it ships (name, phone).
+    shipping: Option<Details>,
     /// Charge and Checkout Session: the PaymentIntent, as an id or expanded.
     payment_intent: Option<Value>,
     #[serde(default)]
@@ -85,7 +92,8 @@ fn id_of(value: &Option<Value>) -> Option<String> {
     }
 }
 
-fn payment(event: &StripeEvent) -> Result<Payment, ConnectorError> {
+/// The payment an event reports, or `None` when it names neither payer nor order.
+fn payment(event: &StripeEvent) -> Result<Option<Payment>, ConnectorError> {
     let object: PaymentObject = serde_json::from_value(event.data.object.clone()).map_err(|e| {
         ConnectorError::BadRequest(format!(
             "{} `{}` is not a payment object: {e}",
@@ -93,22 +101,20 @@ fn payment(event: &StripeEvent) -> Result<Payment, ConnectorError> {
         ))
     })?;
     let details = object.customer_details.as_ref().or(object.billing_details.as_ref());
-    let email =
-        details.and_then(|d| d.email.as_deref()).or(object.receipt_email.as_deref()).unwrap_or("");
-    let mut contact = Contact::new()
-        .email(email)
-        .phone(details.and_then(|d| d.phone.as_deref()).unwrap_or(""))
-        .name(details.and_then(|d| d.name.as_deref()).unwrap_or(""));
+    let email = details
+        .and_then(|d| d.email.as_deref())
+        .or(object.receipt_email.as_deref())
+        .or(object.customer_email.as_deref())
+        .unwrap_or("");
+    let shipping = object.shipping.as_ref();
+    let phone =
+        details.and_then(|d| d.phone.as_deref()).or(shipping.and_then(|s| s.phone.as_deref()));
+    let name = details.and_then(|d| d.name.as_deref()).or(shipping.and_then(|s| s.name.as_deref()));
+    let mut contact =
+        Contact::new().email(email).phone(phone.unwrap_or("")).name(name.unwrap_or(""));
     let customer = id_of(&object.customer);
     if let Some(customer) = &customer {
         contact = contact.external("stripe:customer", customer);
-    }
-    if contact.identifiers.is_empty() {
-        // The host attaches it to the order's buyer when the order is known.
-        log(
-            switchboard_sdk::host::LogLevel::Info,
-            &format!("{} `{}` names no payer", event.kind, event.id),
-        );
     }
     let amount = match event.kind.as_str() {
         "payment_intent.succeeded" => object.amount_received.or(object.amount),
@@ -129,8 +135,21 @@ fn payment(event: &StripeEvent) -> Result<Payment, ConnectorError> {
         .iter()
         .find_map(|key| object.metadata.get(*key))
         .or(object.client_reference_id.as_ref());
-    if let Some(reference) = reference {
-        payment = payment.for_order(reference);
+    match reference {
+        Some(reference) => payment = payment.for_order(reference),
+        // A guest Checkout's PaymentIntent names no one and no order: its Checkout Session's
+        // event (same PaymentIntent, same provider id) carries both.
+        None if payment.contact.identifiers.is_empty() => {
+            log(
+                switchboard_sdk::host::LogLevel::Info,
+                &format!(
+                    "{} `{}` names neither payer nor order; its Checkout Session will",
+                    event.kind, event.id
+                ),
+            );
+            return Ok(None);
+        }
+        None => {}
     }
     if let Some(refunded) = object.amount_refunded.filter(|r| *r > 0) {
         payment = payment.refunded(refunded);
@@ -155,7 +174,7 @@ fn payment(event: &StripeEvent) -> Result<Payment, ConnectorError> {
     if let Some(customer) = &customer {
         payment = payment.attr("stripe_customer", customer);
     }
-    Ok(payment)
+    Ok(Some(payment))
 }
 
 impl Connector for Stripe {
@@ -166,19 +185,20 @@ impl Connector for Stripe {
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
         verify(&request)?;
         let event: StripeEvent = request.json()?;
-        let events: Vec<Event> = match event.kind.as_str() {
-            "payment_intent.succeeded" | "charge.refunded" => vec![payment(&event)?.into()],
-            "checkout.session.completed" => {
-                // An unpaid session (delayed payment methods) is paid later, through
-                // `payment_intent.succeeded`.
+        let payment = match event.kind.as_str() {
+            "payment_intent.succeeded" | "charge.refunded" => payment(&event)?,
+            "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
+                // An unpaid session (delayed payment methods) is paid later:
+                // `checkout.session.async_payment_succeeded` then reports it.
                 if event.data.object.get("payment_status").and_then(Value::as_str) == Some("paid") {
-                    vec![payment(&event)?.into()]
+                    payment(&event)?
                 } else {
-                    Vec::new()
+                    None
                 }
             }
-            _ => Vec::new(),
+            _ => None,
         };
+        let events: Vec<Event> = payment.into_iter().map(Into::into).collect();
         Ok(WebhookOutcome::ok(events))
     }
 }

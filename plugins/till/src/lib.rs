@@ -16,7 +16,10 @@
 //! The buyer is linked by phone, e-mail or loyalty card (`loyalty:card`), whichever the cashier
 //! took; a till that loaded an online cart (`GET /api/carts/{token}`, the QR hand-off) sends the
 //! cart's identifiers and its `cart_token`, kept on the order. A sale without any customer is
-//! not a customer's history: it is acknowledged and not stored.
+//! not a customer's history: once checked like any other, it is acknowledged and not stored.
+//!
+//! Tenders must cover the total. Cash handed back is `change` (a decimal string, default 0):
+//! it comes off the cash tenders, so the payments record what the shop kept.
 use serde::Deserialize;
 use switchboard_sdk::prelude::*;
 use switchboard_sdk::signature::verify_timestamped;
@@ -40,6 +43,8 @@ struct Sale {
     cart_token: Option<String>,
     #[serde(default)]
     refund: bool,
+    /// Cash handed back to the customer.
+    change: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -84,13 +89,6 @@ fn events(sale: Sale) -> Result<Vec<Event>, ConnectorError> {
     if let Some(visitor) = buyer.web_visitor.as_deref().filter(|v| !v.trim().is_empty()) {
         contact = contact.external("web:visitor", visitor.trim());
     }
-    if contact.identifiers.is_empty() {
-        log(
-            switchboard_sdk::host::LogLevel::Debug,
-            &format!("sale {} has no customer: not stored", sale.sale_id),
-        );
-        return Ok(Vec::new());
-    }
     let at = time::parse_rfc3339(&sale.occurred_at)?;
     let total = Money::from_decimal(&sale.total, &sale.currency)?;
     let mut lines_total = 0_i64;
@@ -100,9 +98,15 @@ fn events(sale: Sale) -> Result<Vec<Event>, ConnectorError> {
         .at(at, at)
         .attr("channel", "store")
         .attr("store_id", &sale.store_id);
+    let overflow =
+        || ConnectorError::BadRequest(format!("sale {}: amounts overflow", sale.sale_id));
     for line in &sale.lines {
         let price = Money::from_decimal(&line.unit_price, &sale.currency)?;
-        lines_total += price.amount_minor * i64::from(line.quantity);
+        lines_total = price
+            .amount_minor
+            .checked_mul(i64::from(line.quantity))
+            .and_then(|amount| lines_total.checked_add(amount))
+            .ok_or_else(overflow)?;
         let mut item = OrderLine::new(&line.name, line.quantity, price);
         if let Some(sku) = &line.sku {
             item = item.sku(sku);
@@ -124,10 +128,32 @@ fn events(sale: Sale) -> Result<Vec<Event>, ConnectorError> {
         order = order.attr("payment_methods", &methods.join(","));
     }
     let mut events: Vec<Event> = vec![order.into()];
+    let change = match &sale.change {
+        Some(change) => Money::from_decimal(change, &sale.currency)?.amount_minor,
+        None => 0,
+    };
+    let cash: i64 = sale
+        .tenders
+        .iter()
+        .filter(|t| t.method == "cash")
+        .map(|t| Money::from_decimal(&t.amount, &sale.currency).map(|m| m.amount_minor))
+        .sum::<Result<i64, _>>()?;
+    if change < 0 || change > cash {
+        return Err(ConnectorError::BadRequest(format!(
+            "sale {}: change {change} is not covered by the cash tendered ({cash})",
+            sale.sale_id
+        )));
+    }
+    let mut change_left = change;
     let mut tendered = 0_i64;
     for (index, tender) in sale.tenders.iter().enumerate() {
-        let amount = Money::from_decimal(&tender.amount, &sale.currency)?;
-        tendered += amount.amount_minor;
+        let mut amount = Money::from_decimal(&tender.amount, &sale.currency)?;
+        if tender.method == "cash" {
+            let given_back = change_left.min(amount.amount_minor);
+            amount.amount_minor -= given_back;
+            change_left -= given_back;
+        }
+        tendered = tendered.checked_add(amount.amount_minor).ok_or_else(overflow)?;
         let mut payment = Payment::new(
             &format!("{}:{}", sale.sale_id, index + 1),
             contact.clone(),
@@ -149,6 +175,13 @@ fn events(sale: Sale) -> Result<Vec<Event>, ConnectorError> {
             "sale {}: tenders add up to {tendered}, less than the total {}",
             sale.sale_id, total.amount_minor
         )));
+    }
+    if contact.identifiers.is_empty() {
+        log(
+            switchboard_sdk::host::LogLevel::Debug,
+            &format!("sale {} has no customer: not stored", sale.sale_id),
+        );
+        return Ok(Vec::new());
     }
     Ok(events)
 }

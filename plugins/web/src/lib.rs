@@ -80,6 +80,8 @@ struct Product {
 struct Wishlist {
     #[serde(default)]
     items: Vec<Item>,
+    /// Needed when items carry a `unit_price`.
+    currency: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -181,7 +183,11 @@ fn to_event(event: WebEvent) -> Result<Event, ConnectorError> {
             let mut total = 0_i64;
             for item in &cart.items {
                 let (text, json) = item_line(item, Some(&currency))?;
-                total += json["unit_price_minor"].as_i64().unwrap_or(0) * i64::from(item.quantity);
+                let unit = json["unit_price_minor"].as_i64().unwrap_or(0);
+                total = unit
+                    .checked_mul(i64::from(item.quantity))
+                    .and_then(|line| total.checked_add(line))
+                    .ok_or_else(|| bad(format!("cart `{}`: the total overflows", cart.token)))?;
                 lines.push(text);
                 items.push(json);
             }
@@ -204,7 +210,7 @@ fn to_event(event: WebEvent) -> Result<Event, ConnectorError> {
             let mut lines = Vec::new();
             let mut items = Vec::new();
             for item in &wishlist.items {
-                let (text, json) = item_line(item, None)?;
+                let (text, json) = item_line(item, wishlist.currency.as_deref())?;
                 lines.push(text);
                 items.push(json);
             }
