@@ -419,32 +419,13 @@ impl Store {
         merges: &mut Vec<i64>,
     ) -> Result<(Option<i64>, Ingested), StoreError> {
         let digest = hash(s);
-        let existing: Option<(i64, String, Option<i64>, i64)> = sqlx::query_as(
-            "SELECT id, content_hash, customer_id, occurred_at FROM shipments WHERE connector_id = $1 AND provider_id = $2",
-        )
-        .bind(connector)
-        .bind(&s.provider_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+        let existing = existing_dated(tx, "shipments", connector, &s.provider_id).await?;
         if let Some((_, h, customer, occurred_at)) = &existing
             && (*h == digest || s.occurred_at < *occurred_at)
         {
             return Ok((*customer, Ingested::Unchanged));
         }
-        // The order it belongs to, by provider id or by the number the customer sees.
-        let order: Option<(i64, i64, String)> = match &s.order_provider_id {
-            Some(reference) => {
-                sqlx::query_as(
-                    "SELECT id, customer_id, COALESCE(number, provider_id) FROM orders \
-                     WHERE provider_id = $1 OR number = $1 OR number = $2 ORDER BY id LIMIT 1",
-                )
-                .bind(reference)
-                .bind(format!("#{}", reference.trim_start_matches('#')))
-                .fetch_optional(&mut **tx)
-                .await?
-            }
-            None => None,
-        };
+        let order = order_by_reference(tx, s.order_provider_id.as_deref()).await?;
         let (customer, linked_by) = match (&s.contact, &order) {
             (Some(contact), _) if !contact.identifiers.is_empty() => {
                 let who = self
@@ -544,32 +525,13 @@ impl Store {
     ) -> Result<(Option<i64>, Ingested), StoreError> {
         check_currency(&p.provider_id, &p.amount.currency)?;
         let digest = hash(p);
-        let existing: Option<(i64, String, Option<i64>, i64)> = sqlx::query_as(
-            "SELECT id, content_hash, customer_id, occurred_at FROM payments WHERE connector_id = $1 AND provider_id = $2",
-        )
-        .bind(connector)
-        .bind(&p.provider_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+        let existing = existing_dated(tx, "payments", connector, &p.provider_id).await?;
         if let Some((_, h, customer, occurred_at)) = &existing
             && (*h == digest || p.occurred_at < *occurred_at)
         {
             return Ok((*customer, Ingested::Unchanged));
         }
-        // The order it pays, by the shop's provider id or the number the customer sees.
-        let order: Option<(i64, i64, String)> = match &p.order_ref {
-            Some(reference) => {
-                sqlx::query_as(
-                    "SELECT id, customer_id, COALESCE(number, provider_id) FROM orders \
-                     WHERE provider_id = $1 OR number = $1 OR number = $2 ORDER BY id LIMIT 1",
-                )
-                .bind(reference)
-                .bind(format!("#{}", reference.trim_start_matches('#')))
-                .fetch_optional(&mut **tx)
-                .await?
-            }
-            None => None,
-        };
+        let order = order_by_reference(tx, p.order_ref.as_deref()).await?;
         // Who paid: the payer's identifiers when the processor gave any, else the order's buyer;
         // else whoever an earlier state of it named, or nobody yet — it waits for its order.
         let (customer, linked_by) = match (&order, p.contact.identifiers.is_empty()) {
@@ -862,6 +824,42 @@ async fn existing(
         }
     };
     Ok(sqlx::query_as(sql).bind(connector).bind(provider_id).fetch_optional(&mut **tx).await?)
+}
+
+/// A shipment's or payment's stored state: id, content hash, customer, when it was reached.
+async fn existing_dated(
+    tx: &mut Transaction<'static, Any>,
+    table: &'static str,
+    connector: &str,
+    provider_id: &str,
+) -> Result<Option<(i64, String, Option<i64>, i64)>, StoreError> {
+    let sql = match table {
+        "shipments" => {
+            "SELECT id, content_hash, customer_id, occurred_at FROM shipments WHERE connector_id = $1 AND provider_id = $2"
+        }
+        _ => {
+            "SELECT id, content_hash, customer_id, occurred_at FROM payments WHERE connector_id = $1 AND provider_id = $2"
+        }
+    };
+    Ok(sqlx::query_as(sql).bind(connector).bind(provider_id).fetch_optional(&mut **tx).await?)
+}
+
+/// The order a shipment or payment names — by the shop's provider id, or by the number the
+/// customer sees, with or without its `#` — as (id, customer, how to name it).
+async fn order_by_reference(
+    tx: &mut Transaction<'static, Any>,
+    reference: Option<&str>,
+) -> Result<Option<(i64, i64, String)>, StoreError> {
+    let Some(reference) = reference else { return Ok(None) };
+    Ok(sqlx::query_as(
+        "SELECT id, customer_id, COALESCE(number, provider_id) FROM orders \
+         WHERE provider_id = $1 OR number = $1 OR number = $2 OR number = $3 ORDER BY id LIMIT 1",
+    )
+    .bind(reference)
+    .bind(format!("#{}", reference.trim_start_matches('#')))
+    .bind(reference.trim_start_matches('#'))
+    .fetch_optional(&mut **tx)
+    .await?)
 }
 
 /// Records an identifier on a customer, or refreshes when it was last seen.
