@@ -112,6 +112,20 @@ pub fn verify_timestamped(
     Ok(seconds)
 }
 
+/// [`verify_timestamped`] on `request`'s header `header` (`Stripe-Signature`,
+/// `Switchboard-Signature`); a request without it is unauthorized.
+pub fn verify_timestamped_request(
+    request: &crate::HttpRequest,
+    header: &str,
+    secret: &[u8],
+    tolerance_secs: i64,
+) -> Result<i64, ConnectorError> {
+    let value = request
+        .header(header)
+        .ok_or_else(|| ConnectorError::Unauthorized(format!("missing {header}")))?;
+    verify_timestamped(value, secret, &request.body, tolerance_secs)
+}
+
 /// Checks that `signature` (as the provider sent it) is the HMAC of `message` under `key`.
 /// The comparison takes the same time wherever the first differing byte is.
 pub fn verify(

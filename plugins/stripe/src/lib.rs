@@ -16,7 +16,7 @@
 //! acknowledged and ignored.
 use serde::Deserialize;
 use switchboard_sdk::prelude::*;
-use switchboard_sdk::signature::verify_timestamped;
+use switchboard_sdk::signature::verify_timestamped_request;
 use switchboard_sdk::time;
 
 struct Stripe;
@@ -77,10 +77,7 @@ struct Details {
 fn verify(request: &HttpRequest) -> Result<(), ConnectorError> {
     let secret = require_config("webhook_secret")?;
     let tolerance = config_or("tolerance_secs", 300_i64)?;
-    let header = request
-        .header("stripe-signature")
-        .ok_or_else(|| ConnectorError::Unauthorized("missing Stripe-Signature".into()))?;
-    verify_timestamped(header, secret.as_bytes(), &request.body, tolerance)?;
+    verify_timestamped_request(request, "Stripe-Signature", secret.as_bytes(), tolerance)?;
     Ok(())
 }
 

@@ -22,7 +22,7 @@
 //! it comes off the cash tenders, so the payments record what the shop kept.
 use serde::Deserialize;
 use switchboard_sdk::prelude::*;
-use switchboard_sdk::signature::verify_timestamped;
+use switchboard_sdk::signature::verify_timestamped_request;
 use switchboard_sdk::time;
 
 struct Till;
@@ -193,14 +193,12 @@ impl Connector for Till {
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
         let secret = require_config("signing_secret")?;
-        let header = request
-            .header("switchboard-signature")
-            .ok_or_else(|| ConnectorError::Unauthorized("missing Switchboard-Signature".into()))?;
-        verify_timestamped(
-            header,
+        let tolerance = config_or("tolerance_secs", 300)?;
+        verify_timestamped_request(
+            &request,
+            "Switchboard-Signature",
             secret.as_bytes(),
-            &request.body,
-            config_or("tolerance_secs", 300)?,
+            tolerance,
         )?;
         let sale: Sale = request.json()?;
         Ok(WebhookOutcome::ok(events(sale)?))

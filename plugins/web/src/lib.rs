@@ -23,7 +23,7 @@
 //! `currency`), which the host serves at `GET /api/carts/{token}` for the till (QR hand-off).
 use serde::Deserialize;
 use switchboard_sdk::prelude::*;
-use switchboard_sdk::signature::verify_timestamped;
+use switchboard_sdk::signature::verify_timestamped_request;
 use switchboard_sdk::time;
 
 struct Web;
@@ -256,14 +256,12 @@ impl Connector for Web {
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
         let secret = require_config("signing_secret")?;
-        let header = request
-            .header("switchboard-signature")
-            .ok_or_else(|| ConnectorError::Unauthorized("missing Switchboard-Signature".into()))?;
-        verify_timestamped(
-            header,
+        let tolerance = config_or("tolerance_secs", 300)?;
+        verify_timestamped_request(
+            &request,
+            "Switchboard-Signature",
             secret.as_bytes(),
-            &request.body,
-            config_or("tolerance_secs", 300)?,
+            tolerance,
         )?;
         let event: WebEvent = request.json()?;
         Ok(WebhookOutcome::ok([to_event(event)?]))
