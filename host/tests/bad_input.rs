@@ -11,7 +11,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -158,11 +157,7 @@ struct Template {
 
 impl Template {
     fn load(connector: &'static str, fixture: &str) -> Self {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../plugins")
-            .join(connector)
-            .join("fixtures")
-            .join(fixture);
+        let path = common::fixture_path(connector, fixture);
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let recorded = Recorded::parse(&bytes).unwrap();
         let path = recorded.target.split('?').next().unwrap_or_default();
@@ -748,17 +743,6 @@ async fn bad_webhooks_get_a_clear_4xx_and_store_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = common::sqlite();
     let google = google_api().await;
-    for (file, path) in [
-        ("shopify.wasm", artifacts::SHOPIFY),
-        ("stripe.wasm", artifacts::STRIPE),
-        ("aftership.wasm", artifacts::AFTERSHIP),
-        ("easypost.wasm", artifacts::EASYPOST),
-        ("google-business.wasm", artifacts::GOOGLE_BUSINESS),
-        ("web.wasm", artifacts::WEB),
-        ("till.wasm", artifacts::TILL),
-    ] {
-        std::fs::copy(path, dir.path().join(file)).unwrap();
-    }
     // No `tolerance_secs`: the default 300 s applies.
     let config = format!(
         r#"
@@ -823,11 +807,16 @@ signing_secret = "{TILL_SECRET}"
 "#,
         url = db.url
     );
-    std::fs::write(dir.path().join("switchboard.toml"), config).unwrap();
-    let config =
-        switchboard::config::load(&dir.path().join("switchboard.toml"), &|_| None).unwrap();
-    let server = switchboard::server::start(config, false).await.unwrap();
-    let base = format!("http://{}", server.address);
+    let plugins = [
+        ("shopify.wasm", artifacts::SHOPIFY),
+        ("stripe.wasm", artifacts::STRIPE),
+        ("aftership.wasm", artifacts::AFTERSHIP),
+        ("easypost.wasm", artifacts::EASYPOST),
+        ("google-business.wasm", artifacts::GOOGLE_BUSINESS),
+        ("web.wasm", artifacts::WEB),
+        ("till.wasm", artifacts::TILL),
+    ];
+    let (server, base) = common::start_server(dir.path(), &plugins, &config).await;
     let mut failures = Vec::new();
 
     // Every bad request: the right status and message.

@@ -7,22 +7,12 @@
 
 mod common;
 
-use std::path::Path;
-
 use serde_json::{Value, json};
 use switchboard::client;
 use switchboard::recorded::Recorded;
 use switchboard_test_artifacts as artifacts;
 
 const ADMIN: &str = "admin-token-0123456789";
-
-fn fixture(plugin: &str, name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../plugins")
-        .join(plugin)
-        .join("fixtures")
-        .join(name)
-}
 
 /// `t=…,v1=…` over `"{t}.{body}"` (the web and till connectors' scheme, Stripe's), signed now.
 fn sign_timestamped(secret: &str, body: &str) -> String {
@@ -31,21 +21,6 @@ fn sign_timestamped(secret: &str, body: &str) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(format!("{t}.{body}").as_bytes());
     format!("t={t},v1={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-async fn replay(base: &str, plugin: &str, name: &str) {
-    let path = fixture(plugin, name);
-    let recorded = Recorded::parse(&std::fs::read(&path).unwrap()).unwrap();
-    let answer = client::send(
-        base,
-        &recorded.method,
-        &recorded.target,
-        &recorded.forwardable_headers(),
-        &recorded.body,
-    )
-    .await
-    .unwrap();
-    assert_eq!(answer.status, 200, "{plugin}/{name}: {}", String::from_utf8_lossy(&answer.body));
 }
 
 async fn api(base: &str, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -94,16 +69,6 @@ async fn one_shopper_across_site_shop_payment_courier_map_and_till() {
     let db = common::sqlite();
     let google = google_api().await;
     let geocoder = nominatim().await;
-    for (file, path) in [
-        ("web.wasm", artifacts::WEB),
-        ("shopify.wasm", artifacts::SHOPIFY),
-        ("stripe.wasm", artifacts::STRIPE),
-        ("aftership.wasm", artifacts::AFTERSHIP),
-        ("google-business.wasm", artifacts::GOOGLE_BUSINESS),
-        ("till.wasm", artifacts::TILL),
-    ] {
-        std::fs::copy(path, dir.path().join(file)).unwrap();
-    }
     // The recordings are older than the signature tolerances; a real deployment keeps the
     // defaults (300 s).
     let config = format!(
@@ -167,23 +132,27 @@ tolerance_secs = "2000000000"
 "#,
         url = db.url
     );
-    std::fs::write(dir.path().join("switchboard.toml"), config).unwrap();
-    let config =
-        switchboard::config::load(&dir.path().join("switchboard.toml"), &|_| None).unwrap();
-    let server = switchboard::server::start(config, false).await.unwrap();
-    let base = format!("http://{}", server.address);
+    let plugins = [
+        ("web.wasm", artifacts::WEB),
+        ("shopify.wasm", artifacts::SHOPIFY),
+        ("stripe.wasm", artifacts::STRIPE),
+        ("aftership.wasm", artifacts::AFTERSHIP),
+        ("google-business.wasm", artifacts::GOOGLE_BUSINESS),
+        ("till.wasm", artifacts::TILL),
+    ];
+    let (server, base) = common::start_server(dir.path(), &plugins, &config).await;
 
     // Browsing anonymously, then typing the e-mail at checkout.
-    replay(&base, "web", "product-viewed.http").await;
-    replay(&base, "web", "cart-updated.http").await;
-    replay(&base, "web", "checkout-started.http").await;
+    common::replay(&base, "web", "product-viewed.http").await;
+    common::replay(&base, "web", "cart-updated.http").await;
+    common::replay(&base, "web", "checkout-started.http").await;
     // The order on Shopify, its payment on Stripe, the parcel on AfterShip.
-    replay(&base, "shopify", "orders-create.http").await;
-    replay(&base, "stripe", "payment-intent-succeeded.http").await;
-    replay(&base, "aftership", "in-transit.http").await;
-    replay(&base, "aftership", "delivered.http").await;
+    common::replay(&base, "shopify", "orders-create.http").await;
+    common::replay(&base, "stripe", "payment-intent-succeeded.http").await;
+    common::replay(&base, "aftership", "in-transit.http").await;
+    common::replay(&base, "aftership", "delivered.http").await;
     // A call from the map listing, with the phone given on the order.
-    replay(&base, "google-business", "lead-call.http").await;
+    common::replay(&base, "google-business", "lead-call.http").await;
     let stats = api(&base, "GET", "/api/stats", None).await;
     assert_eq!(stats["customers"], 1, "one customer, not five: {stats}");
 
@@ -200,7 +169,9 @@ tolerance_secs = "2000000000"
         .unwrap_or_else(|| panic!("the cart names its visitor: {cart}"))["value"]
         .clone();
     let mut sale: Value = serde_json::from_slice(
-        &Recorded::parse(&std::fs::read(fixture("till", "sale.http")).unwrap()).unwrap().body,
+        &Recorded::parse(&std::fs::read(common::fixture_path("till", "sale.http")).unwrap())
+            .unwrap()
+            .body,
     )
     .unwrap();
     sale["customer"] = json!({"web_visitor": visitor});
@@ -290,7 +261,7 @@ tolerance_secs = "2000000000"
     assert_eq!(location["geocoded_by"], "google-business");
 
     // A Google review by someone the shop does not know: its own customer.
-    replay(&base, "google-business", "new-review.http").await;
+    common::replay(&base, "google-business", "new-review.http").await;
     let stats = api(&base, "GET", "/api/stats", None).await;
     assert_eq!(stats["customers"], 2, "{stats}");
     let reviewer = api(&base, "GET", "/api/customers?q=A.%20L.", None).await;

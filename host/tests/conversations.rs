@@ -7,38 +7,14 @@ mod common;
 use std::path::Path;
 
 use switchboard::client;
-use switchboard::recorded::Recorded;
 use switchboard_test_artifacts as artifacts;
 
 const ADMIN: &str = "admin-token-0123456789";
-
-async fn replay(base: &str, plugin: &str, name: &str) -> u16 {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../plugins")
-        .join(plugin)
-        .join("fixtures")
-        .join(name);
-    let recorded = Recorded::parse(&std::fs::read(&path).unwrap()).unwrap();
-    let headers = recorded.forwardable_headers();
-    let answer = client::send(base, &recorded.method, &recorded.target, &headers, &recorded.body)
-        .await
-        .unwrap();
-    assert_eq!(answer.status, 200, "{plugin}/{name}: {}", String::from_utf8_lossy(&answer.body));
-    answer.status
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_person_on_four_channels_is_one_customer() {
     let dir = tempfile::tempdir().unwrap();
     let db = common::sqlite();
-    for (file, path) in [
-        ("email.wasm", artifacts::EMAIL),
-        ("twilio.wasm", artifacts::TWILIO),
-        ("telegram.wasm", artifacts::TELEGRAM),
-        ("whatsapp.wasm", artifacts::WHATSAPP),
-    ] {
-        std::fs::copy(path, dir.path().join(file)).unwrap();
-    }
     let config = format!(
         r#"
 [server]
@@ -83,18 +59,20 @@ verify_token = "fixture-verify-token"
 "#,
         db.url
     );
-    std::fs::write(dir.path().join("switchboard.toml"), config).unwrap();
-    let config =
-        switchboard::config::load(&dir.path().join("switchboard.toml"), &|_| None).unwrap();
-    let server = switchboard::server::start(config, false).await.unwrap();
-    let base = format!("http://{}", server.address);
+    let plugins = [
+        ("email.wasm", artifacts::EMAIL),
+        ("twilio.wasm", artifacts::TWILIO),
+        ("telegram.wasm", artifacts::TELEGRAM),
+        ("whatsapp.wasm", artifacts::WHATSAPP),
+    ];
+    let (server, base) = common::start_server(dir.path(), &plugins, &config).await;
 
-    replay(&base, "email", "mailgun-mime.http").await;
-    replay(&base, "twilio", "voice-incoming.http").await;
-    replay(&base, "twilio", "voice-completed.http").await;
-    replay(&base, "telegram", "shared-contact.http").await;
-    replay(&base, "telegram", "message.http").await;
-    replay(&base, "whatsapp", "text.http").await;
+    common::replay(&base, "email", "mailgun-mime.http").await;
+    common::replay(&base, "twilio", "voice-incoming.http").await;
+    common::replay(&base, "twilio", "voice-completed.http").await;
+    common::replay(&base, "telegram", "shared-contact.http").await;
+    common::replay(&base, "telegram", "message.http").await;
+    common::replay(&base, "whatsapp", "text.http").await;
 
     let found = client::request(
         &base,

@@ -130,7 +130,7 @@ async fn start(
     dir: &std::path::Path,
     db: &str,
     geocoder: Option<&str>,
-) -> switchboard::server::Server {
+) -> (switchboard::server::Server, String) {
     let google = match geocoder {
         Some(url) => format!(
             r#"
@@ -169,9 +169,11 @@ client_secret = "{SHOPIFY_SECRET}"
 shop_domain = "atelier-lumiere.myshopify.com"
 {google}"#
     );
-    std::fs::write(dir.join("switchboard.toml"), config).unwrap();
-    let config = switchboard::config::load(&dir.join("switchboard.toml"), &|_| None).unwrap();
-    switchboard::server::start(config, false).await.unwrap()
+    let plugins = [
+        ("shopify.wasm", artifacts::SHOPIFY),
+        ("google-business.wasm", artifacts::GOOGLE_BUSINESS),
+    ];
+    common::start_server(dir, &plugins, &config).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -188,18 +190,12 @@ async fn delivery_addresses_are_placed_once_each_and_survive_restarts_and_outage
 
 async fn scenario(db: &common::TestDb) {
     let dir = tempfile::tempdir().unwrap();
-    for (file, path) in
-        [("shopify.wasm", artifacts::SHOPIFY), ("google-business.wasm", artifacts::GOOGLE_BUSINESS)]
-    {
-        std::fs::copy(path, dir.path().join(file)).unwrap();
-    }
     let geocoder = Arc::new(Nominatim::default());
     let url = nominatim(geocoder.clone()).await;
     let lyon = "12 rue de la République";
 
     // No geocoder yet: the order is stored, unplaced.
-    let server = start(dir.path(), &db.url, None).await;
-    let base = format!("http://{}", server.address);
+    let (server, base) = start(dir.path(), &db.url, None).await;
     post(&base, "orders/create", &order(1001, "2026-11-24T10:15:04+01:00", lyon, "Lyon")).await;
     assert_eq!(stored(&base, 1001).await["location"], Value::Null);
     server.shutdown().await;
@@ -207,8 +203,7 @@ async fn scenario(db: &common::TestDb) {
     // With one configured (after a restart), the waiting order is placed, through an outage
     // of the geocoder: its 503 pauses the worker, and the same address is asked again.
     geocoder.fail.store(1, Ordering::SeqCst);
-    let server = start(dir.path(), &db.url, Some(&url)).await;
-    let base = format!("http://{}", server.address);
+    let (server, base) = start(dir.path(), &db.url, Some(&url)).await;
     let location = location_when(&base, 1001, |l| !l.is_null()).await;
     assert_eq!(location["status"], "placed", "{location}");
     assert_eq!(

@@ -205,3 +205,47 @@ pub async fn serve(router: axum::Router) -> String {
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     base
 }
+
+/// The path of `plugins/{plugin}/fixtures/{name}`.
+pub fn fixture_path(plugin: &str, name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugins")
+        .join(plugin)
+        .join("fixtures")
+        .join(name)
+}
+
+/// Copies built components into `dir` as (file name, component path), writes `config` as
+/// `dir/switchboard.toml` (relative plugin paths resolve there), and starts a server on it
+/// without file watching; returns it with its base URL.
+pub async fn start_server(
+    dir: &std::path::Path,
+    plugins: &[(&str, &str)],
+    config: &str,
+) -> (switchboard::server::Server, String) {
+    for (file, component) in plugins {
+        std::fs::copy(component, dir.join(file)).unwrap();
+    }
+    std::fs::write(dir.join("switchboard.toml"), config).unwrap();
+    let config = switchboard::config::load(&dir.join("switchboard.toml"), &|_| None).unwrap();
+    let server = switchboard::server::start(config, false).await.unwrap();
+    let base = format!("http://{}", server.address);
+    (server, base)
+}
+
+/// Posts the recorded request `plugins/{plugin}/fixtures/{name}` to a running server, as the
+/// provider would, and checks that it was accepted.
+pub async fn replay(base: &str, plugin: &str, name: &str) {
+    let path = fixture_path(plugin, name);
+    let recorded = switchboard::recorded::Recorded::parse(&std::fs::read(&path).unwrap()).unwrap();
+    let answer = switchboard::client::send(
+        base,
+        &recorded.method,
+        &recorded.target,
+        &recorded.forwardable_headers(),
+        &recorded.body,
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status, 200, "{plugin}/{name}: {}", String::from_utf8_lossy(&answer.body));
+}
