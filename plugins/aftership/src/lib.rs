@@ -15,6 +15,10 @@
 //! checkpoint and often without an offset — are kept as `checkpoint_time`. A tag this connector
 //! does not know is kept as `aftership_tag` on an in-transit shipment rather than refused, so a
 //! new tag never makes AfterShip retry.
+//!
+//! There is no replay window: AfterShip signs only the body and redelivers a failed webhook for
+//! days, so an age limit would refuse its own retries; a replayed body changes nothing, since the
+//! store recognises the same state of the same tracking.
 use serde::Deserialize;
 use switchboard_sdk::prelude::*;
 use switchboard_sdk::signature::{Algorithm, Encoding, verify};

@@ -5,7 +5,11 @@
 //! first (so a secret with, say, a ligature or a full-width letter verifies the same way here).
 //! Events other than `tracker.created` / `tracker.updated` (batches, refunds, invoices…) are
 //! acknowledged and ignored, so EasyPost does not retry them; a status this connector does not
-//! know yet is kept as `carrier_status` on an in-transit shipment rather than refused. The tracker becomes a shipment event (provider id: the
+//! know yet is kept as `carrier_status` on an in-transit shipment rather than refused. Events
+//! from EasyPost's test mode are marked `easypost_mode = test`.
+//!
+//! There is no replay window: EasyPost signs only the body and retries a failed delivery for
+//! days; a replayed body changes nothing, since the store recognises the same tracker state. The tracker becomes a shipment event (provider id: the
 //! tracker id, so later updates amend it) with carrier, tracking code, status, estimated
 //! delivery and the latest tracking detail's location and time. EasyPost knows no order: the
 //! store links the shipment to an order through another report of the same tracking number.
@@ -20,6 +24,8 @@ struct EasyPost;
 #[derive(Deserialize)]
 struct EventBody {
     description: String,
+    /// `production` or `test`.
+    mode: Option<String>,
     result: Value,
 }
 
@@ -130,6 +136,9 @@ impl Connector for EasyPost {
                     .attributes
                     .push(Attribute { key: "checkpoint_message".into(), value: message.clone() });
             }
+        }
+        if event.mode.as_deref() == Some("test") {
+            shipment = shipment.attr("easypost_mode", "test");
         }
         Ok(WebhookOutcome::ok([shipment]))
     }
