@@ -192,3 +192,63 @@ async fn full_windows_are_halved_never_paged_and_the_boundary_is_fetched_again()
         numbers(&outcome.events)
     );
 }
+
+fn rfc3339(at: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(at)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn from(cursor: Option<&str>) -> i64 {
+    serde_json::from_str::<Value>(cursor.expect("a cursor")).unwrap()["from"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_posting_the_connector_cannot_read_is_skipped_and_the_page_still_arrives() {
+    let mut unreadable_price = posting("30000-0001-1", 301);
+    unreadable_price["products"][0]["price"] = json!("abc");
+    // Two currencies in one posting: no single total to report.
+    let mut mixed = posting("30001-0001-1", 302);
+    let mut dollars = mixed["products"][0].clone();
+    dollars["offer_id"] = json!("VASE-OPAL-S");
+    dollars["price"] = json!("19.000000");
+    dollars["currency_code"] = json!("USD");
+    mixed["products"].as_array_mut().unwrap().push(dollars);
+    for (case, unreadable) in [("price `abc`", unreadable_price), ("mixed currencies", mixed)] {
+        let (connector, fake) = ozon(&[("backfill_days", "1"), ("max_window_hours", "48")]).await;
+        let changed = now() - 3_600_000;
+        fake.postings.lock().unwrap().push((changed, posting("30002-0001-1", 303)));
+        fake.postings.lock().unwrap().push((changed, unreadable));
+        fake.postings.lock().unwrap().push((changed, posting("30003-0001-1", 304)));
+        let outcome = connector.poll(None).await.unwrap_or_else(|e| panic!("{case}: {e}"));
+        assert_eq!(numbers(&outcome.events), ["30002-0001-1", "30003-0001-1"], "{case}");
+        // The window moved past it: the next poll does not ask for it again, forever.
+        assert!(from(outcome.next_cursor.as_deref()) > changed, "{case}");
+    }
+}
+
+#[tokio::test]
+async fn the_ship_by_deadline_is_not_when_the_order_changed() {
+    let (connector, fake) = ozon(&[("backfill_days", "1"), ("max_window_hours", "48")]).await;
+    let start = now();
+    let accepted = start - 2 * 3_600_000;
+    let accepted = accepted - accepted.rem_euclid(1000);
+    // Waiting to be packed, to ship by the day after tomorrow.
+    let ship_by = rfc3339(start + 2 * 24 * 3_600_000);
+    let mut p = posting("40000-0001-1", 401);
+    p["status"] = json!("awaiting_packaging");
+    p["in_process_at"] = json!(rfc3339(accepted));
+    p["shipment_date"] = json!(ship_by);
+    p["delivering_date"] = Value::Null;
+    fake.postings.lock().unwrap().push((accepted, p));
+    let outcome = connector.poll(None).await.unwrap();
+    let [Event::Order(order)] = outcome.events.as_slice() else { panic!("{:?}", outcome.events) };
+    assert_eq!(order.status, OrderStatus::Paid);
+    assert_eq!((order.placed_at, order.updated_at), (accepted, accepted));
+    assert!(order.updated_at <= now(), "never in the future");
+    assert!(
+        order.attributes.iter().any(|a| a.key == "ship_by" && a.value == ship_by),
+        "{:?}",
+        order.attributes
+    );
+}

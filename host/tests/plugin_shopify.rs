@@ -10,8 +10,9 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
+use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use switchboard::model::{ConsentState, Event, Identifier, Order, OrderStatus};
+use switchboard::model::{ConsentState, Event, HttpRequest, Identifier, Order, OrderStatus};
 use switchboard::runtime::LoadedConnector;
 use switchboard::store::Ingested;
 use switchboard_test_artifacts as artifacts;
@@ -130,6 +131,8 @@ async fn a_redelivered_webhook_changes_nothing() {
 struct FakeShop {
     orders: Arc<Mutex<Vec<Value>>>,
     requests: Arc<Mutex<Vec<String>>>,
+    /// The origin its `Link` header names (`None`: its own, as Shopify does).
+    link_origin: Arc<Mutex<Option<String>>>,
 }
 
 fn at(value: &str) -> i64 {
@@ -157,10 +160,18 @@ async fn orders_json(
                 )
                     .into_response();
             }
-            let state: Value = serde_json::from_slice(
-                &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(info).unwrap(),
-            )
-            .unwrap();
+            // A page link Shopify no longer honours (expired, or from another walk).
+            let Some(state) = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(&info)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+            else {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    axum::Json(json!({"errors": {"page_info": "Invalid value."}})),
+                )
+                    .into_response();
+            };
             (
                 state["min"].as_i64(),
                 state["max"].as_i64(),
@@ -196,8 +207,10 @@ async fn orders_json(
         let info = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .encode(json!({"min": min, "max": max, "after": last, "limit": limit}).to_string());
         let host = headers.get("host").unwrap().to_str().unwrap();
+        let origin =
+            shop.link_origin.lock().unwrap().clone().unwrap_or_else(|| format!("http://{host}"));
         let link = format!(
-            "<http://{host}/admin/api/2025-10/orders.json?limit={limit}&page_info={info}>; rel=\"next\""
+            "<{origin}/admin/api/2025-10/orders.json?limit={limit}&page_info={info}>; rel=\"next\""
         );
         response.headers_mut().insert("link", link.parse().unwrap());
     }
@@ -277,4 +290,274 @@ async fn backfill_walks_pages_and_never_misses_the_boundary_second() {
     // A cursor from something else is refused clearly.
     let error = connector.poll(Some("not json".into())).await.unwrap_err();
     assert!(error.to_string().contains("cursor"), "{error}");
+}
+
+/// `body` as Shopify delivers `topic` to the shop's subscription: signed with the client
+/// secret, from the configured shop, as webhook `webhook_id`.
+fn signed(topic: &str, webhook_id: &str, body: &Value) -> HttpRequest {
+    let mut request = common::fixture("shopify", "orders-create.http");
+    request.body = serde_json::to_vec(body).unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(&request.body);
+    let hmac = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    request.headers.retain(|(name, _)| {
+        !["x-shopify-topic", "x-shopify-webhook-id", "x-shopify-hmac-sha256"]
+            .contains(&name.to_ascii_lowercase().as_str())
+    });
+    request.headers.push(("X-Shopify-Topic".into(), topic.into()));
+    request.headers.push(("X-Shopify-Webhook-Id".into(), webhook_id.into()));
+    request.headers.push(("X-Shopify-Hmac-Sha256".into(), hmac));
+    request
+}
+
+/// The `orders/create` fixture's order.
+fn fixture_order() -> Value {
+    serde_json::from_slice(&common::fixture("shopify", "orders-create.http").body).unwrap()
+}
+
+fn attribute<'a>(order: &'a Order, key: &str) -> Option<&'a str> {
+    order.attributes.iter().find(|a| a.key == key).map(|a| a.value.as_str())
+}
+
+fn phones(order: &Order) -> Vec<&str> {
+    order
+        .contact
+        .identifiers
+        .iter()
+        .filter_map(|i| match i {
+            Identifier::Phone { value } => Some(value.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn an_edited_or_refunded_order_reports_what_is_left() {
+    let connector = shopify(&[], &[]).await;
+    // One of the two mugs refunded: Shopify keeps `total_price` and `quantity` as placed and
+    // reports what is left in `current_total_price` and `current_quantity`.
+    let mut edited = fixture_order();
+    edited["updated_at"] = json!("2026-11-25T11:00:00+01:00");
+    edited["financial_status"] = json!("partially_refunded");
+    edited["current_subtotal_price"] = json!("12.99");
+    edited["current_total_price"] = json!("12.99");
+    edited["line_items"][0]["current_quantity"] = json!(1);
+    let reported = connector
+        .handle_webhook(signed("orders/updated", "0b4e-edited", &edited))
+        .await
+        .unwrap()
+        .events;
+    let o = order(&reported);
+    assert_eq!((o.total.amount_minor, o.total.currency.as_str()), (1299, "EUR"));
+    assert_eq!(attribute(o, "original_total_minor"), Some("2598"), "{:?}", o.attributes);
+    assert_eq!((o.lines[0].quantity, o.lines[0].unit_price.amount_minor), (1, 1299));
+
+    // Unedited (current = total): no original total to keep.
+    let created = events(&connector, "orders-create.http").await;
+    assert_eq!(attribute(order(&created), "original_total_minor"), None);
+    // An older API version without the current fields: the totals as placed.
+    let mut older = fixture_order();
+    older.as_object_mut().unwrap().remove("current_total_price");
+    let reported = connector
+        .handle_webhook(signed("orders/create", "0b4e-older", &older))
+        .await
+        .unwrap()
+        .events;
+    let o = order(&reported);
+    assert_eq!((o.total.amount_minor, o.lines[0].quantity), (2598, 2));
+    assert_eq!(attribute(o, "original_total_minor"), None);
+}
+
+#[tokio::test]
+async fn the_phone_typed_with_the_address_is_the_buyers() {
+    let connector = shopify(&[], &[]).await;
+    // A guest checkout: no customer, an e-mail, and the phone only on the shipping address.
+    let mut guest = fixture_order();
+    guest["customer"] = Value::Null;
+    guest["phone"] = Value::Null;
+    guest["billing_address"]["phone"] = Value::Null;
+    let events = connector
+        .handle_webhook(signed("orders/create", "5c1d-ship", &guest))
+        .await
+        .unwrap()
+        .events;
+    let o = order(&events);
+    assert_eq!(phones(o), ["+33 6 12 34 56 78"]);
+    assert!(
+        o.contact.identifiers.contains(&Identifier::Email { value: "ann.lee@example.com".into() })
+    );
+
+    // Neither e-mail nor shipping address: the billing address's phone names the buyer.
+    let mut billing_only = guest.clone();
+    billing_only["email"] = Value::Null;
+    billing_only["contact_email"] = Value::Null;
+    billing_only["shipping_address"] = Value::Null;
+    billing_only["billing_address"]["phone"] = json!("+33 7 98 76 54 32");
+    let events = connector
+        .handle_webhook(signed("orders/create", "5c1d-bill", &billing_only))
+        .await
+        .unwrap()
+        .events;
+    assert_eq!(phones(order(&events)), ["+33 7 98 76 54 32"]);
+
+    // The order's own phone wins over the address's.
+    let mut with_phone = guest.clone();
+    with_phone["phone"] = json!("+33611111111");
+    let events = connector
+        .handle_webhook(signed("orders/create", "5c1d-own", &with_phone))
+        .await
+        .unwrap()
+        .events;
+    assert_eq!(phones(order(&events)), ["+33611111111"]);
+
+    // No buyer at all (a guest POS sale): acknowledged, nothing to store.
+    let mut nobody = billing_only.clone();
+    nobody["billing_address"] = Value::Null;
+    let outcome =
+        connector.handle_webhook(signed("orders/create", "5c1d-none", &nobody)).await.unwrap();
+    assert_eq!(outcome.response.status, 200);
+    assert!(outcome.events.is_empty(), "{:?}", outcome.events);
+}
+
+#[tokio::test]
+async fn a_webhook_without_the_shop_header_is_refused_when_a_shop_is_configured() {
+    let connector = shopify(&[], &[]).await;
+    let mut request = common::fixture("shopify", "orders-create.http");
+    request.headers.retain(|(name, _)| !name.eq_ignore_ascii_case("x-shopify-shop-domain"));
+    // Signed correctly: the secret alone does not say which shop sent it.
+    let error = connector.handle_webhook(request.clone()).await.unwrap_err();
+    assert_eq!(common::kind(&error), "unauthorized", "{error}");
+    assert!(error.to_string().contains("X-Shopify-Shop-Domain"), "{error}");
+    // Without a configured shop there is nothing to compare it with.
+    let any_shop =
+        common::plugin(artifacts::SHOPIFY, "shopify", &[("client_secret", SECRET)], &[]).await;
+    assert_eq!(any_shop.handle_webhook(request).await.unwrap().events.len(), 1);
+}
+
+#[tokio::test]
+async fn a_redelivered_customer_update_without_dates_keeps_its_consent_id() {
+    let connector = shopify(&[], &[]).await;
+    let mut customer: Value =
+        serde_json::from_slice(&common::fixture("shopify", "customers-update.http").body).unwrap();
+    customer["created_at"] = Value::Null;
+    customer["updated_at"] = Value::Null;
+    customer["email_marketing_consent"]["consent_updated_at"] = Value::Null;
+    let consent_id = |events: Vec<Event>| {
+        events
+            .iter()
+            .find_map(|e| match e {
+                Event::Consent(c) => Some(c.provider_id.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no consent: {events:?}"))
+    };
+    let first = connector
+        .handle_webhook(signed("customers/update", "9d0f-dateless", &customer))
+        .await
+        .unwrap()
+        .events;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let again = connector
+        .handle_webhook(signed("customers/update", "9d0f-dateless", &customer))
+        .await
+        .unwrap()
+        .events;
+    let id = consent_id(first);
+    assert_eq!(id, consent_id(again), "a redelivery is the same consent");
+    // Another webhook is another change of consent.
+    let other = connector
+        .handle_webhook(signed("customers/update", "9d0f-later", &customer))
+        .await
+        .unwrap()
+        .events;
+    assert_ne!(consent_id(other), id);
+}
+
+#[tokio::test]
+async fn page_links_are_followed_on_the_configured_api_base_only() {
+    let shop = FakeShop::default();
+    let now = chrono::DateTime::from_timestamp_millis(switchboard::store::now_millis()).unwrap();
+    let stamp = |minutes_ago: i64| (now - chrono::Duration::minutes(minutes_ago)).to_rfc3339();
+    *shop.orders.lock().unwrap() =
+        (1..=3).map(|i| shop_order(i, &stamp(60 - i as i64), "a@example.com")).collect();
+    // A `Link` naming another origin (a tampered or misrouted response): the access token must
+    // not go there.
+    *shop.link_origin.lock().unwrap() = Some("https://evil.example".into());
+    let router = axum::Router::new()
+        .route("/admin/api/2025-10/orders.json", axum::routing::get(orders_json))
+        .with_state(shop.clone());
+    let base = common::serve(router).await;
+    let connector = shopify(
+        &[
+            ("access_token", "shpat_fixture"),
+            ("api_base", &base),
+            ("page_limit", "2"),
+            ("max_pages", "1"),
+        ],
+        &[&base],
+    )
+    .await;
+
+    // One page per poll: the stored next page is on the API base.
+    let first = connector.poll(None).await.unwrap();
+    assert_eq!(ids(&first.events), ["1", "2"]);
+    let cursor: Value = serde_json::from_str(first.next_cursor.as_deref().unwrap()).unwrap();
+    let next = cursor["next"].as_str().unwrap();
+    assert!(next.starts_with(&format!("{base}/admin/api/2025-10/orders.json?")), "{cursor}");
+    assert!(next.contains("page_info=") && !next.contains("evil"), "{cursor}");
+    let second = connector.poll(first.next_cursor.clone()).await.unwrap();
+    assert_eq!(ids(&second.events), ["3"]);
+
+    // Within one poll too: both pages asked of the API base, with the access token (the fake
+    // records only authenticated requests).
+    let walker = shopify(
+        &[("access_token", "shpat_fixture"), ("api_base", &base), ("page_limit", "2")],
+        &[&base],
+    )
+    .await;
+    shop.requests.lock().unwrap().clear();
+    let walk = walker.poll(None).await.unwrap();
+    assert_eq!(ids(&walk.events), ["1", "2", "3"]);
+    let requests = shop.requests.lock().unwrap();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    assert!(requests[1].contains("page_info"), "{requests:?}");
+}
+
+#[tokio::test]
+async fn an_expired_page_link_restarts_the_walk_from_its_lower_bound() {
+    let shop = FakeShop::default();
+    let now = chrono::DateTime::from_timestamp_millis(switchboard::store::now_millis()).unwrap();
+    let stamp = |minutes_ago: i64| (now - chrono::Duration::minutes(minutes_ago)).to_rfc3339();
+    *shop.orders.lock().unwrap() =
+        (1..=3).map(|i| shop_order(i, &stamp(60 - i as i64), "a@example.com")).collect();
+    let router = axum::Router::new()
+        .route("/admin/api/2025-10/orders.json", axum::routing::get(orders_json))
+        .with_state(shop.clone());
+    let base = common::serve(router).await;
+    let connector =
+        shopify(&[("access_token", "shpat_fixture"), ("api_base", &base)], &[&base]).await;
+
+    // A walk stored days ago, its page link no longer valid: Shopify answers 400.
+    let since = stamp(120);
+    let stale = json!({
+        "since": since,
+        "until": stamp(90),
+        "next": format!("{base}/admin/api/2025-10/orders.json?limit=250&page_info=expired0link"),
+    })
+    .to_string();
+    let restarted = connector.poll(Some(stale)).await.unwrap();
+    assert!(restarted.events.is_empty(), "{:?}", restarted.events);
+    let cursor: Value = serde_json::from_str(restarted.next_cursor.as_deref().unwrap()).unwrap();
+    assert_eq!(cursor, json!({ "since": since }), "the same lower bound, no page link");
+    assert!(shop.requests.lock().unwrap()[0].contains("expired0link"));
+
+    // The next poll walks again from that bound and finds what the lost pages held.
+    let walk = connector.poll(restarted.next_cursor.clone()).await.unwrap();
+    assert_eq!(ids(&walk.events), ["1", "2", "3"]);
+    let requests = shop.requests.lock().unwrap();
+    assert!(
+        requests.last().unwrap().contains("updated_at_min")
+            && !requests.last().unwrap().contains("page_info"),
+        "{requests:?}"
+    );
 }

@@ -170,3 +170,137 @@ async fn payments_attach_to_the_shop_order_and_are_not_orders() {
     assert_eq!((stats.connectors["stripe"].orders, stats.connectors["stripe"].payments), (0, 1));
     assert_eq!(stats.connectors["shopify"].orders, 1);
 }
+
+/// The body of a recorded event.
+fn body(name: &str) -> serde_json::Value {
+    serde_json::from_slice(&common::fixture("stripe", name).body).unwrap()
+}
+
+/// `event` as Stripe sends it now, signed with the endpoint's secret.
+fn fresh(event: &serde_json::Value) -> HttpRequest {
+    let mut request = common::fixture("stripe", "payment-intent-succeeded.http");
+    request.body = serde_json::to_vec(event).unwrap();
+    signed_at(request, now(), &[SECRET])
+}
+
+#[tokio::test]
+async fn a_guest_checkouts_payment_intent_is_left_to_its_session() {
+    let connector = stripe(None).await;
+    // Checkout in payment mode without a Customer: the PaymentIntent it creates names no
+    // customer, no receipt e-mail and carries none of the shop's metadata.
+    let mut event = body("payment-intent-succeeded.http");
+    let intent = &mut event["data"]["object"];
+    intent["customer"] = serde_json::Value::Null;
+    intent["receipt_email"] = serde_json::Value::Null;
+    intent["description"] = serde_json::Value::Null;
+    intent["metadata"] = serde_json::json!({});
+    let outcome = connector.handle_webhook(fresh(&event)).await.unwrap();
+    assert_eq!(outcome.response.status, 200);
+    assert!(outcome.events.is_empty(), "{:?}", outcome.events);
+}
+
+#[tokio::test]
+async fn a_delayed_checkout_payment_is_reported_when_it_succeeds() {
+    let connector = stripe(None).await;
+    // SEPA Direct Debit: the session completes unpaid, and is paid days later.
+    let mut completed = body("checkout-session-completed.http");
+    completed["data"]["object"]["payment_status"] = serde_json::json!("unpaid");
+    completed["data"]["object"]["payment_method_types"] = serde_json::json!(["sepa_debit"]);
+    let outcome = connector.handle_webhook(fresh(&completed)).await.unwrap();
+    assert!(outcome.events.is_empty(), "not paid yet: {:?}", outcome.events);
+
+    let mut succeeded = completed.clone();
+    succeeded["id"] = serde_json::json!("evt_1SXdBobLkdIwHu7ixAs1002");
+    succeeded["type"] = serde_json::json!("checkout.session.async_payment_succeeded");
+    succeeded["created"] = serde_json::json!(1_795_774_203);
+    succeeded["data"]["object"]["payment_status"] = serde_json::json!("paid");
+    let outcome = connector.handle_webhook(fresh(&succeeded)).await.unwrap();
+    let [Event::Payment(paid)] = outcome.events.as_slice() else { panic!("{:?}", outcome.events) };
+    assert_eq!(paid.provider_id, "pi_3SXdBobLkdIwHu7ix0Bob1002", "the session's PaymentIntent");
+    assert_eq!(paid.order_ref.as_deref(), Some("#1002"));
+    assert_eq!(paid.status, PaymentStatus::Succeeded);
+    assert_eq!((paid.amount.amount_minor, paid.amount.currency.as_str()), (4200, "EUR"));
+    assert_eq!(paid.occurred_at, 1_795_774_203_000);
+    assert!(
+        paid.contact
+            .identifiers
+            .contains(&Identifier::Email { value: "bob.martin@example.com".into() })
+    );
+    assert!(paid.attributes.iter().any(|a| a.key == "payment_method" && a.value == "sepa_debit"));
+}
+
+#[tokio::test]
+async fn a_payment_naming_only_its_order_waits_for_it_and_becomes_its_buyers() {
+    let db = common::sqlite();
+    let store = common::open(&db).await;
+    let stripe = stripe(None).await;
+    // A refund of a guest payment: no customer, no e-mail, only the shop's order number.
+    let mut refunded = body("charge-refunded.http");
+    let charge = &mut refunded["data"]["object"];
+    charge["customer"] = serde_json::Value::Null;
+    charge["receipt_email"] = serde_json::Value::Null;
+    charge["billing_details"] = serde_json::json!({
+        "address": {"city": null, "country": null, "line1": null, "line2": null,
+                    "postal_code": null, "state": null},
+        "email": null, "name": null, "phone": null
+    });
+    let outcome = stripe.handle_webhook(fresh(&refunded)).await.unwrap();
+    let [Event::Payment(p)] = outcome.events.as_slice() else { panic!("{:?}", outcome.events) };
+    assert!(p.contact.identifiers.is_empty());
+    assert_eq!(p.order_ref.as_deref(), Some("#1001"));
+    // Kept, on no one yet: the order is not there.
+    let report = store.ingest("stripe", &outcome.events).await.unwrap();
+    assert_eq!(report.events[0].0, None, "{report:?}");
+    assert_eq!(store.stats().await.unwrap().customers, 0);
+
+    // The Shopify order arrives: the payment is its, and its buyer's.
+    let shopify = common::plugin(
+        artifacts::SHOPIFY,
+        "shopify",
+        &[("client_secret", "fixture-shopify-client-secret")],
+        &[],
+    )
+    .await;
+    let order =
+        shopify.handle_webhook(common::fixture("shopify", "orders-create.http")).await.unwrap();
+    let ann = store.ingest("shopify", &order.events).await.unwrap().events[0].0.unwrap();
+    let query = switchboard::store::OrderQuery { customer: Some(ann), ..Default::default() };
+    let orders = store.orders(&query).await.unwrap();
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    assert_eq!(orders[0].customer_id, ann);
+    let [p] = orders[0].payments.as_slice() else { panic!("{orders:?}") };
+    assert_eq!(p["provider_id"], "pi_3SXc9hLkdIwHu7ix0Ann1001");
+    assert_eq!(
+        (p["status"].as_str(), p["refunded_minor"].as_i64()),
+        (Some("partially_refunded"), Some(1299))
+    );
+    assert_eq!(p["order_id"].as_i64(), Some(orders[0].id));
+    let timeline = store.timeline(ann, None, 50).await.unwrap();
+    assert!(timeline.entries.iter().any(|e| e.kind == "payment"), "{:?}", timeline.entries);
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.customers, stats.connectors["stripe"].payments), (1, 1));
+
+    // The rest refunded later, by an event that names the payer but not the order: the
+    // payment keeps its order.
+    let mut rest = body("charge-refunded.http");
+    rest["id"] = serde_json::json!("evt_3SXc9hLkdIwHu7ix0Rf1002");
+    rest["created"] = serde_json::json!(1_795_603_600);
+    rest["data"]["object"]["amount_refunded"] = serde_json::json!(2598);
+    rest["data"]["object"]["refunded"] = serde_json::json!(true);
+    rest["data"]["object"]["metadata"] = serde_json::json!({});
+    let outcome = stripe.handle_webhook(fresh(&rest)).await.unwrap();
+    let [Event::Payment(p)] = outcome.events.as_slice() else { panic!("{:?}", outcome.events) };
+    assert_eq!(p.order_ref, None);
+    assert_eq!(store.ingest("stripe", &outcome.events).await.unwrap().events[0].0, Some(ann));
+    let orders = store.orders(&query).await.unwrap();
+    let [p] = orders[0].payments.as_slice() else { panic!("{orders:?}") };
+    assert_eq!(
+        (p["status"].as_str(), p["refunded_minor"].as_i64()),
+        (Some("refunded"), Some(2598))
+    );
+    assert_eq!(
+        (p["order_ref"].as_str(), p["order_id"].as_i64()),
+        (Some("#1001"), Some(orders[0].id))
+    );
+    assert_eq!(store.stats().await.unwrap().customers, 1);
+}

@@ -115,7 +115,9 @@ fn payment(event: &StripeEvent) -> Result<Option<Payment>, ConnectorError> {
     }
     let amount = match event.kind.as_str() {
         "payment_intent.succeeded" => object.amount_received.or(object.amount),
-        "checkout.session.completed" => object.amount_total,
+        "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
+            object.amount_total
+        }
         _ => object.amount,
     }
     .ok_or_else(|| {
@@ -135,8 +137,11 @@ fn payment(event: &StripeEvent) -> Result<Option<Payment>, ConnectorError> {
     match reference {
         Some(reference) => payment = payment.for_order(reference),
         // A guest Checkout's PaymentIntent names no one and no order: its Checkout Session's
-        // event (same PaymentIntent, same provider id) carries both.
-        None if payment.contact.identifiers.is_empty() => {
+        // event (same PaymentIntent, same provider id) carries both. (A refund is kept: it
+        // amends the payment that event reported.)
+        None if payment.contact.identifiers.is_empty()
+            && event.kind == "payment_intent.succeeded" =>
+        {
             log(
                 switchboard_sdk::host::LogLevel::Info,
                 &format!(
