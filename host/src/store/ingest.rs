@@ -365,35 +365,28 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         }
-        // Shipments that arrived before their order attach now.
+        // Shipments and payments that arrived before their order attach now; a payment keeps
+        // the customer its own identifiers resolved to, and one that named no payer is the
+        // buyer's.
         let mut refs = vec![o.provider_id.clone()];
         if let Some(number) = &o.number {
             refs.push(number.clone());
             refs.push(number.trim_start_matches('#').to_string());
         }
-        for reference in refs {
-            sqlx::query(
-                "UPDATE shipments SET order_id = $1, customer_id = COALESCE(customer_id, $2), \
-                 linked_by = COALESCE(linked_by, $3) WHERE order_id IS NULL AND order_ref = $4",
-            )
-            .bind(order_id)
-            .bind(who.customer)
-            .bind(format!("order {}", o.number.as_deref().unwrap_or(&o.provider_id)))
-            .bind(&reference)
-            .execute(&mut **tx)
-            .await?;
-            // So do payments; they keep the customer their own identifiers resolved to, and
-            // one that named no payer is the buyer's.
-            sqlx::query(
-                "UPDATE payments SET order_id = $1, customer_id = COALESCE(customer_id, $2), \
-                 linked_by = COALESCE(linked_by, $3) WHERE order_id IS NULL AND order_ref = $4",
-            )
-            .bind(order_id)
-            .bind(who.customer)
-            .bind(format!("order {}", o.number.as_deref().unwrap_or(&o.provider_id)))
-            .bind(&reference)
-            .execute(&mut **tx)
-            .await?;
+        let linked_by = format!("order {}", o.number.as_deref().unwrap_or(&o.provider_id));
+        for table in ["shipments", "payments"] {
+            for reference in &refs {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE {table} SET order_id = $1, customer_id = COALESCE(customer_id, $2), \
+                     linked_by = COALESCE(linked_by, $3) WHERE order_id IS NULL AND order_ref = $4"
+                )))
+                .bind(order_id)
+                .bind(who.customer)
+                .bind(&linked_by)
+                .bind(reference)
+                .execute(&mut **tx)
+                .await?;
+            }
         }
         // A carrier's report that names no order (EasyPost) joins it through another report of
         // the same parcel that does, whichever came first.
@@ -404,7 +397,7 @@ impl Store {
         )
         .bind(order_id)
         .bind(who.customer)
-        .bind(format!("order {}", o.number.as_deref().unwrap_or(&o.provider_id)))
+        .bind(&linked_by)
         .bind(order_id)
         .execute(&mut **tx)
         .await?;
