@@ -1,6 +1,7 @@
 -- Payments and refunds: money received for an order, and where orders are delivered. Like
 -- shipments, a payment may arrive before the order it pays: `order_id` stays empty until an
--- order matches `order_ref`, and so does `customer_id` when the processor named no payer.
+-- order matches `order_ref`; `customer_id` stays empty until a state of the payment, or its
+-- order, names the payer.
 CREATE TABLE payments (
     id __ID__,
     connector_id TEXT NOT NULL,

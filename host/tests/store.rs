@@ -707,3 +707,47 @@ on_both_backends!(
     connector_state_cursors_leases_and_dead_letters_,
     connector_state_cursors_leases_and_dead_letters
 );
+
+fn payment(id: &str, who: Contact, order_ref: Option<&str>, refunded: i64, at: i64) -> Event {
+    Event::Payment(Payment {
+        provider_id: id.into(),
+        contact: who,
+        order_ref: order_ref.map(Into::into),
+        status: if refunded > 0 { PaymentStatus::Refunded } else { PaymentStatus::Succeeded },
+        amount: Money { amount_minor: 2598, currency: "EUR".into() },
+        refunded_minor: refunded,
+        occurred_at: at,
+        attributes: vec![],
+    })
+}
+
+/// A refund delivered before the payment it amends names no one: it is kept, and the older
+/// state arriving late names the payer and the order without undoing the refund.
+async fn a_payment_state_delivered_late_still_names_payer_and_order(store: Store, _: &TestDb) {
+    let refund = store.ingest("stripe", &[payment("pi_1", contact(&[]), None, 2598, 200)]).await;
+    let refund = refund.unwrap().events;
+    assert_eq!(refund[0], (None, Ingested::Created), "kept, though it names no one yet");
+    let ann = contact(&[email("ann@example.com")]);
+    let late = [payment("pi_1", ann.clone(), Some("#1001"), 0, 100)];
+    let (customer, ingested) = store.ingest("stripe", &late).await.unwrap().events[0];
+    let customer = customer.expect("the late state names the payer");
+    assert_eq!(ingested, Ingested::Updated);
+    let timeline = store.timeline(customer, None, 10).await.unwrap();
+    let paid = timeline.entries.iter().find(|e| e.kind == "payment").expect("on the timeline");
+    assert_eq!(
+        (paid.data["status"].as_str(), paid.data["order_ref"].as_str()),
+        (Some("refunded"), Some("#1001")),
+        "the newer state stands; the older one only filled in what it lacked: {:?}",
+        paid.data
+    );
+    // The order arrives: the payment attaches to it.
+    let order = order("o-1", "#1001", ann, OrderStatus::Paid, 2598, "EUR", 50);
+    assert_eq!(customer_of(&store, "shop", order).await, customer);
+    let orders =
+        store.orders(&OrderQuery { customer: Some(customer), ..Default::default() }).await.unwrap();
+    assert_eq!(orders[0].payments[0]["provider_id"], "pi_1", "{:?}", orders[0]);
+}
+on_both_backends!(
+    a_payment_state_delivered_late_still_names_payer_and_order_,
+    a_payment_state_delivered_late_still_names_payer_and_order
+);

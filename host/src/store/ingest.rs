@@ -519,14 +519,14 @@ impl Store {
         check_currency(&p.provider_id, &p.amount.currency)?;
         let digest = hash(p);
         let existing = existing_dated(tx, "payments", connector, &p.provider_id).await?;
-        if let Some((_, h, customer, occurred_at)) = &existing
-            && (*h == digest || p.occurred_at < *occurred_at)
+        if let Some((_, h, customer, _)) = &existing
+            && *h == digest
         {
             return Ok((*customer, Ingested::Unchanged));
         }
         let order = order_by_reference(tx, p.order_ref.as_deref()).await?;
         // Who paid: the payer's identifiers when the processor gave any, else the order's buyer;
-        // else whoever an earlier state of it named, or nobody yet — it waits for its order.
+        // else nobody yet: it is kept until a state of it, or its order, names them.
         let (customer, linked_by) = match (&order, p.contact.identifiers.is_empty()) {
             (_, false) => {
                 let who = self
@@ -537,15 +537,29 @@ impl Store {
             (Some((_, customer, number)), true) => {
                 (Some(*customer), Some(format!("order {number}")))
             }
-            (None, true) if existing.is_some() || p.order_ref.is_some() => (None, None),
-            (None, true) => {
-                return Err(StoreError::InvalidEvent {
-                    provider_id: p.provider_id.clone(),
-                    reason: "a payment must name its payer or the order it pays".into(),
-                });
-            }
+            (None, true) => (None, None),
         };
         let order_id = order.map(|(id, ..)| id);
+        if let Some((id, _, stored, occurred_at)) = &existing
+            && p.occurred_at < *occurred_at
+        {
+            // An older state delivered late changes nothing it reports, but may name the payer
+            // or the order where the stored state does not (a refund seen before its payment).
+            sqlx::query(
+                "UPDATE payments SET customer_id = COALESCE(customer_id, $2), linked_by = COALESCE(linked_by, $3), \
+                 order_ref = COALESCE(order_ref, $4), order_id = COALESCE(order_id, $5) WHERE id = $1",
+            )
+            .bind(*id)
+            .bind(customer)
+            .bind(&linked_by)
+            .bind(&p.order_ref)
+            .bind(order_id)
+            .execute(&mut **tx)
+            .await?;
+            let named = stored.is_none() && customer.is_some();
+            let ingested = if named { Ingested::Updated } else { Ingested::Unchanged };
+            return Ok((stored.or(customer), ingested));
+        }
         match &existing {
             Some((id, ..)) => {
                 sqlx::query(
