@@ -22,6 +22,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 
 use crate::config::Geocoding;
+use crate::metrics::Metrics;
 use crate::model::{Address, ConnectorError, Event};
 use crate::registry::Registry;
 use crate::runtime::{CallError, LoadedConnector};
@@ -68,6 +69,7 @@ impl Geocoder {
         &self,
         store: Store,
         registry: Arc<Registry>,
+        metrics: Arc<Metrics>,
         settings: Geocoding,
         holder: String,
         shutdown: watch::Receiver<bool>,
@@ -75,6 +77,7 @@ impl Geocoder {
         let worker = Worker {
             store,
             registry,
+            metrics,
             settings,
             holder,
             wake: self.wake.clone(),
@@ -88,6 +91,7 @@ impl Geocoder {
 struct Worker {
     store: Store,
     registry: Arc<Registry>,
+    metrics: Arc<Metrics>,
     settings: Geocoding,
     holder: String,
     wake: Arc<Notify>,
@@ -203,6 +207,7 @@ impl Worker {
             Answer::Settled(geocoder, result) => (geocoder, result),
             Answer::NoGeocoder => return Some(Pass::Idle),
             Answer::Unavailable(error) => {
+                self.metrics.geocoded("unavailable");
                 tracing::warn!(order, %error, "geocoding: geocoder unavailable; backing off");
                 return Some(Pass::Failed);
             }
@@ -218,6 +223,11 @@ impl Worker {
                 (geocoder, GeocodeResult::Failed(format!("failed {attempts} times: {error}")))
             }
         };
+        self.metrics.geocoded(match &result {
+            GeocodeResult::Found(_) => "placed",
+            GeocodeResult::NotFound => "not_found",
+            GeocodeResult::Failed(_) => "failed",
+        });
         match self.store.record_geocode(order, &pending.stored, &geocoder, &result).await {
             Ok(recorded) => {
                 tracing::debug!(order, geocoder, recorded, result = ?result, "geocoding: answered");
@@ -238,7 +248,15 @@ impl Worker {
             }
             self.last_request = Some(Instant::now());
             let id = geocoder.id().to_string();
-            match geocoder.geocode(address.clone()).await {
+            let started = std::time::Instant::now();
+            let answer = geocoder.geocode(address.clone()).await;
+            let outcome = match &answer {
+                Ok(_) => "ok",
+                Err(CallError::Connector { .. }) => "rejected",
+                Err(_) => "failed",
+            };
+            self.metrics.call(&id, "geocode", outcome, started.elapsed().as_secs_f64());
+            match answer {
                 Ok(Some(point)) => return Answer::Settled(id, GeocodeResult::Found(point)),
                 Ok(None) => return Answer::Settled(id, GeocodeResult::NotFound),
                 Err(CallError::Connector { error, .. }) => match error {

@@ -1,5 +1,5 @@
 //! Prometheus metrics: per connector requests, errors, call latency and events by kind; store
-//! commit latency; dead letters.
+//! commit latency; dead letters; delivery addresses geocoded.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -12,7 +12,7 @@ use prometheus_client::registry::Registry;
 pub struct CallLabels {
     /// Connector id.
     pub connector: String,
-    /// `webhook`, `poll` or `send`.
+    /// `webhook`, `poll`, `send` or `geocode`.
     pub call: String,
     /// `ok`, `rejected` (the connector refused the input) or `failed`.
     pub outcome: String,
@@ -34,6 +34,14 @@ pub struct EventLabels {
     pub kind: String,
 }
 
+/// Labels of a geocoding answer.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GeocodeLabels {
+    /// `placed`, `not_found`, `failed` (the address, for good) or `unavailable` (the geocoder,
+    /// retried later).
+    pub result: String,
+}
+
 fn latency_histogram() -> Histogram {
     // 100 µs to ~50 s.
     Histogram::new(exponential_buckets(0.0001, 2.5, 15))
@@ -52,6 +60,8 @@ pub struct Metrics {
     pub commit_seconds: Histogram,
     /// Requests sent to dead letters.
     pub dead_letters: Family<ConnectorLabels, Counter>,
+    /// Delivery addresses asked of a geocoder, by result.
+    pub geocoded: Family<GeocodeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -74,7 +84,9 @@ impl Default for Metrics {
             commit_seconds.clone(),
         );
         registry.register("dead_letters", "Requests kept in dead letters", dead_letters.clone());
-        Metrics { registry, calls, call_seconds, events, commit_seconds, dead_letters }
+        let geocoded = Family::<GeocodeLabels, Counter>::default();
+        registry.register("geocoded", "Delivery addresses asked of a geocoder", geocoded.clone());
+        Metrics { registry, calls, call_seconds, events, commit_seconds, dead_letters, geocoded }
     }
 }
 
@@ -91,6 +103,11 @@ impl Metrics {
         self.call_seconds
             .get_or_create(&ConnectorLabels { connector: connector.into() })
             .observe(seconds);
+    }
+
+    /// Counts a geocoding answer.
+    pub fn geocoded(&self, result: &str) {
+        self.geocoded.get_or_create(&GeocodeLabels { result: result.into() }).inc();
     }
 
     /// Counts stored events.

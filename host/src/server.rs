@@ -133,6 +133,7 @@ pub async fn start(config: Config, watch: bool) -> Result<Server, ServeError> {
     let geocoding = state.geocoder.spawn(
         store.clone(),
         registry.clone(),
+        state.metrics.clone(),
         config.geocoding.clone(),
         holder,
         shutdown_rx.clone(),

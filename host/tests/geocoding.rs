@@ -189,6 +189,10 @@ async fn delivery_addresses_are_placed_once_each_and_survive_restarts_and_outage
 }
 
 async fn scenario(db: &common::TestDb) {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("switchboard=debug")
+        .with_test_writer()
+        .try_init();
     let dir = tempfile::tempdir().unwrap();
     let geocoder = Arc::new(Nominatim::default());
     let url = nominatim(geocoder.clone()).await;
@@ -244,5 +248,15 @@ async fn scenario(db: &common::TestDb) {
     let moved = location_when(&base, 1001, |l| l["latitude"].as_f64() == Some(48.8556288)).await;
     assert_eq!(moved["status"], "placed", "{moved}");
     assert_eq!(geocoder.asked().len(), 4, "{:?}", geocoder.asked());
+    // Operators see it in the metrics (this run of the server: the restart reset them).
+    let metrics = client::request(&base, "GET", "/metrics", None, None).await.unwrap();
+    let metrics = String::from_utf8_lossy(&metrics.body).to_string();
+    for line in [
+        r#"switchboard_geocoded_total{result="placed"} 2"#,
+        r#"switchboard_geocoded_total{result="not_found"} 1"#,
+        r#"switchboard_geocoded_total{result="unavailable"} 1"#,
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} missing from:\n{metrics}");
+    }
     server.shutdown().await;
 }

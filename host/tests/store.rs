@@ -751,3 +751,57 @@ on_both_backends!(
     a_payment_state_delivered_late_still_names_payer_and_order_,
     a_payment_state_delivered_late_still_names_payer_and_order
 );
+
+/// Regression: a "not found" answer bound its missing latitude as an untyped NULL, and
+/// PostgreSQL then refused the next point recorded through the same prepared statement
+/// ("incorrect binary data format in bind parameter 3").
+async fn geocoding_answers_of_both_kinds_are_recorded(store: Store, _: &TestDb) {
+    use switchboard::store::GeocodeResult;
+    let Event::Order(mut o) = order(
+        "o-geo",
+        "#7",
+        contact(&[email("geo@example.com")]),
+        OrderStatus::Paid,
+        1000,
+        "EUR",
+        10,
+    ) else {
+        unreachable!()
+    };
+    o.delivery_address = Some(Address {
+        name: None,
+        line1: Some("5 rue de Rivoli".into()),
+        line2: None,
+        city: Some("Paris".into()),
+        region: None,
+        postal_code: None,
+        country: Some("FR".into()),
+        phone: None,
+    });
+    store.ingest("shop", &[Event::Order(o)]).await.unwrap();
+    let pending = store.addresses_to_geocode(10).await.unwrap();
+    assert_eq!(pending.len(), 1);
+    let point = GeoPoint { latitude: 48.8556288, longitude: 2.3591652, display_name: None };
+    // "Not found" first, so that the statement is prepared with it; then both kinds in an
+    // irregular order, so that every pooled connection sees both, whatever the pool's size;
+    // a point last.
+    const KINDS: u64 = 0b1011_0010_1110_0011_0101_1001_1100_0110_1010_0111_0001_1011;
+    for round in 0..49 {
+        let result = if round < 48 && KINDS >> round & 1 == 1 {
+            GeocodeResult::NotFound
+        } else {
+            GeocodeResult::Found(point.clone())
+        };
+        let recorded =
+            store.record_geocode(pending[0].order_id, &pending[0].stored, "geo", &result).await;
+        assert!(recorded.unwrap(), "round {round}");
+    }
+    assert!(store.addresses_to_geocode(10).await.unwrap().is_empty(), "answered, so not queued");
+    let orders = store.orders(&OrderQuery::default()).await.unwrap();
+    let location = orders[0].location.as_ref().expect("placed");
+    assert_eq!((location.status, location.latitude), ("placed", Some(48.8556288)));
+}
+on_both_backends!(
+    geocoding_answers_of_both_kinds_are_recorded_,
+    geocoding_answers_of_both_kinds_are_recorded
+);

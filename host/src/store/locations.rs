@@ -97,21 +97,30 @@ impl Store {
             GeocodeResult::NotFound => (None, None),
             GeocodeResult::Failed(error) => (None, Some(error.as_str())),
         };
+        // Two statements rather than a NULL bound as a float: sqlx 0.9's Any driver sends a
+        // `None::<f64>` to PostgreSQL as a float4 NULL, the prepared statement keeps that type,
+        // and the next point through it is refused ("incorrect binary data format").
+        let sql = match point {
+            Some(_) => {
+                "UPDATE orders SET latitude = $5, longitude = $6, place_name = $7, geocoded_by = $3, \
+                 geocoded_at = $4, geocode_error = NULL WHERE id = $1 AND delivery_address = $2"
+            }
+            None => {
+                "UPDATE orders SET latitude = NULL, longitude = NULL, place_name = NULL, geocoded_by = $3, \
+                 geocoded_at = $4, geocode_error = $5 WHERE id = $1 AND delivery_address = $2"
+            }
+        };
         write_tx!(self, |tx| {
-            let done = sqlx::query(
-                "UPDATE orders SET latitude = $3, longitude = $4, place_name = $5, geocoded_by = $6, \
-                 geocoded_at = $7, geocode_error = $8 WHERE id = $1 AND delivery_address = $2",
-            )
-            .bind(order_id)
-            .bind(stored)
-            .bind(point.map(|p| p.latitude))
-            .bind(point.map(|p| p.longitude))
-            .bind(point.and_then(|p| p.display_name.clone()))
-            .bind(geocoder)
-            .bind(now_millis())
-            .bind(error)
-            .execute(&mut **tx)
-            .await?;
+            let query =
+                sqlx::query(sql).bind(order_id).bind(stored).bind(geocoder).bind(now_millis());
+            let query = match point {
+                Some(point) => query
+                    .bind(point.latitude)
+                    .bind(point.longitude)
+                    .bind(point.display_name.clone()),
+                None => query.bind(error.map(str::to_string)),
+            };
+            let done = query.execute(&mut **tx).await?;
             Ok(done.rows_affected() == 1)
         })
     }
