@@ -252,3 +252,54 @@ async fn the_ship_by_deadline_is_not_when_the_order_changed() {
         order.attributes
     );
 }
+
+/// What the Seller API answers when it fails is an error of the poll, named after what went
+/// wrong; the host then keeps the cursor and backs off, so the window is asked again.
+#[tokio::test]
+async fn failing_answers_fail_the_poll_and_say_why() {
+    let answer = |status: u16, body: &'static str| {
+        axum::Router::new().route(
+            "/v3/posting/fbs/list",
+            axum::routing::post(move || async move {
+                (StatusCode::from_u16(status).unwrap(), body).into_response()
+            }),
+        )
+    };
+    for (status, body, kind, says) in [
+        (
+            429,
+            r#"{"code": 8, "message": "You have reached request rate limit per second", "details": []}"#,
+            "transient",
+            "429",
+        ),
+        (500, r#"{"code": 13, "message": "internal error", "details": []}"#, "transient", "500"),
+        (
+            401,
+            r#"{"code": 16, "message": "Client-Id and Api-Key headers are required", "details": []}"#,
+            "config",
+            "401",
+        ),
+        (200, "<html>maintenance</html>", "transient", "unexpected JSON"),
+        (200, r#"{"result": {"has_next": false}, "postings": "elsewhere"}"#, "ok", ""),
+    ] {
+        let base = common::serve(answer(status, body)).await;
+        let connector = common::plugin(
+            artifacts::OZON,
+            "ozon",
+            &[("client_id", "836251"), ("api_key", "fixture-ozon-api-key"), ("api_base", &base)],
+            &[&base],
+        )
+        .await;
+        let cursor = format!(r#"{{"from": {}}}"#, now() - 3_600_000);
+        match connector.poll(Some(cursor)).await {
+            Ok(outcome) => {
+                assert_eq!(kind, "ok", "{status} {body}: {outcome:?}");
+                assert!(outcome.events.is_empty(), "no postings in that answer");
+            }
+            Err(error) => {
+                assert_eq!(common::kind(&error), kind, "{status} {body}: {error}");
+                assert!(error.to_string().contains(says), "{status}: {error}");
+            }
+        }
+    }
+}
