@@ -126,6 +126,15 @@ pub fn verify_timestamped_request(
     verify_timestamped(value, secret, &request.body, tolerance_secs)
 }
 
+/// Checks the scheme the shop's own systems sign with (the web site, the tills):
+/// `Switchboard-Signature: t=…,v1=…` as [`verify_timestamped`], under the connector's
+/// `signing_secret`, within its `tolerance_secs` (default 300).
+pub fn verify_switchboard_signature(request: &crate::HttpRequest) -> Result<i64, ConnectorError> {
+    let secret = crate::host::require_config("signing_secret")?;
+    let tolerance = crate::host::config_or("tolerance_secs", 300)?;
+    verify_timestamped_request(request, "Switchboard-Signature", secret.as_bytes(), tolerance)
+}
+
 /// Checks that `signature` (as the provider sent it) is the HMAC of `message` under `key`.
 /// The comparison takes the same time wherever the first differing byte is.
 pub fn verify(

@@ -200,12 +200,12 @@ impl Store {
     ) -> Result<(Option<i64>, Ingested), StoreError> {
         let digest = hash(i);
         let existing = existing(tx, "interactions", connector, &i.provider_id).await?;
-        if let Some((_, h, customer)) = &existing
+        if let Some((_, h, customer, _)) = &existing
             && *h == digest
         {
             return Ok((*customer, Ingested::Unchanged));
         }
-        if let Some((id, _, customer)) = &existing {
+        if let Some((id, _, customer, _)) = &existing {
             let (updated_at,): (i64,) = sqlx::query_as(
                 "SELECT COALESCE(updated_at, occurred_at) FROM interactions WHERE id = $1",
             )
@@ -222,7 +222,7 @@ impl Store {
         let query = match &existing {
             // A later event for the same interaction (a call's status, a message edit) amends
             // it; the first time it was seen stays its place on the timeline.
-            Some((id, _, _)) => sqlx::query(
+            Some((id, ..)) => sqlx::query(
                 // What a later event does not carry (a delivery status has no text) is kept.
                 "UPDATE interactions SET customer_id = $2, linked_by = $3, kind = $4, direction = $5, \
                  channel = $6, thread_id = COALESCE($7, thread_id), subject = COALESCE($8, subject), \
@@ -412,7 +412,7 @@ impl Store {
         merges: &mut Vec<i64>,
     ) -> Result<(Option<i64>, Ingested), StoreError> {
         let digest = hash(s);
-        let existing = existing_dated(tx, "shipments", connector, &s.provider_id).await?;
+        let existing = existing(tx, "shipments", connector, &s.provider_id).await?;
         if let Some((_, h, customer, occurred_at)) = &existing
             && (*h == digest || s.occurred_at < *occurred_at)
         {
@@ -518,7 +518,7 @@ impl Store {
     ) -> Result<(Option<i64>, Ingested), StoreError> {
         check_currency(&p.provider_id, &p.amount.currency)?;
         let digest = hash(p);
-        let existing = existing_dated(tx, "payments", connector, &p.provider_id).await?;
+        let existing = existing(tx, "payments", connector, &p.provider_id).await?;
         if let Some((_, h, customer, _)) = &existing
             && *h == digest
         {
@@ -623,7 +623,7 @@ impl Store {
     ) -> Result<(Option<i64>, Ingested), StoreError> {
         let digest = hash(c);
         let existing = existing(tx, "consents", connector, &c.provider_id).await?;
-        if let Some((_, h, customer)) = &existing
+        if let Some((_, h, customer, _)) = &existing
             && *h == digest
         {
             return Ok((*customer, Ingested::Unchanged));
@@ -816,39 +816,24 @@ fn check_currency(provider_id: &str, currency: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A record's stored state, by its provider id: id, content hash, customer, when it occurred
+/// (for shipments and payments: when their state was reached).
 async fn existing(
     tx: &mut Transaction<'static, Any>,
     table: &'static str,
     connector: &str,
     provider_id: &str,
-) -> Result<Option<(i64, String, Option<i64>)>, StoreError> {
-    let sql = match table {
-        "interactions" => {
-            "SELECT id, content_hash, customer_id FROM interactions WHERE connector_id = $1 AND provider_id = $2"
-        }
-        _ => {
-            "SELECT id, content_hash, customer_id FROM consents WHERE connector_id = $1 AND provider_id = $2"
-        }
-    };
-    Ok(sqlx::query_as(sql).bind(connector).bind(provider_id).fetch_optional(&mut **tx).await?)
-}
-
-/// A shipment's or payment's stored state: id, content hash, customer, when it was reached.
-async fn existing_dated(
-    tx: &mut Transaction<'static, Any>,
-    table: &'static str,
-    connector: &str,
-    provider_id: &str,
 ) -> Result<Option<(i64, String, Option<i64>, i64)>, StoreError> {
-    let sql = match table {
-        "shipments" => {
-            "SELECT id, content_hash, customer_id, occurred_at FROM shipments WHERE connector_id = $1 AND provider_id = $2"
-        }
-        _ => {
-            "SELECT id, content_hash, customer_id, occurred_at FROM payments WHERE connector_id = $1 AND provider_id = $2"
-        }
-    };
-    Ok(sqlx::query_as(sql).bind(connector).bind(provider_id).fetch_optional(&mut **tx).await?)
+    // `table` is one of this module's constants, never input.
+    let sql = format!(
+        "SELECT id, content_hash, customer_id, occurred_at FROM {table} \
+         WHERE connector_id = $1 AND provider_id = $2"
+    );
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(connector)
+        .bind(provider_id)
+        .fetch_optional(&mut **tx)
+        .await?)
 }
 
 /// The order a shipment or payment names — by the shop's provider id, or by the number the

@@ -22,7 +22,7 @@
 //! it comes off the cash tenders, so the payments record what the shop kept.
 use serde::Deserialize;
 use switchboard_sdk::prelude::*;
-use switchboard_sdk::signature::verify_timestamped_request;
+use switchboard_sdk::signature::verify_switchboard_signature;
 use switchboard_sdk::time;
 
 struct Till;
@@ -192,14 +192,7 @@ impl Connector for Till {
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
-        let secret = require_config("signing_secret")?;
-        let tolerance = config_or("tolerance_secs", 300)?;
-        verify_timestamped_request(
-            &request,
-            "Switchboard-Signature",
-            secret.as_bytes(),
-            tolerance,
-        )?;
+        verify_switchboard_signature(&request)?;
         let sale: Sale = request.json()?;
         Ok(WebhookOutcome::ok(events(sale)?))
     }

@@ -23,7 +23,7 @@
 //! `currency`), which the host serves at `GET /api/carts/{token}` for the till (QR hand-off).
 use serde::Deserialize;
 use switchboard_sdk::prelude::*;
-use switchboard_sdk::signature::verify_timestamped_request;
+use switchboard_sdk::signature::verify_switchboard_signature;
 use switchboard_sdk::time;
 
 struct Web;
@@ -255,14 +255,7 @@ impl Connector for Web {
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
-        let secret = require_config("signing_secret")?;
-        let tolerance = config_or("tolerance_secs", 300)?;
-        verify_timestamped_request(
-            &request,
-            "Switchboard-Signature",
-            secret.as_bytes(),
-            tolerance,
-        )?;
+        verify_switchboard_signature(&request)?;
         let event: WebEvent = request.json()?;
         Ok(WebhookOutcome::ok([to_event(event)?]))
     }
