@@ -724,25 +724,11 @@ async fn stored_rows(url: &str) -> Vec<(&'static str, i64)> {
     rows
 }
 
-/// Google's Business Profile API, answering the review the fixture announces (for the control).
-async fn google_api() -> String {
-    let review = |axum::extract::Path(name): axum::extract::Path<String>| async move {
-        axum::Json(json!({
-            "name": name, "reviewId": "AbFvOqmB7xK2pQ9sLzR4tW",
-            "reviewer": {"displayName": "A. L.", "isAnonymous": false,
-                         "profilePhotoUrl": "https://lh3.googleusercontent.com/a-/ALV-UjXq0e2eReviewer=s120-c"},
-            "starRating": "FIVE", "comment": "Livraison rapide, mugs superbes.",
-            "createTime": "2026-11-27T10:02:00Z", "updateTime": "2026-11-27T10:02:00Z"
-        }))
-    };
-    common::serve(axum::Router::new().route("/v4/{*name}", axum::routing::get(review))).await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_webhooks_get_a_clear_4xx_and_store_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = common::sqlite();
-    let google = google_api().await;
+    let google = common::google_reviews_api().await;
     // No `tolerance_secs`: the default 300 s applies.
     let config = format!(
         r#"

@@ -34,19 +34,6 @@ async fn api(base: &str, method: &str, path: &str, body: Option<Value>) -> Value
     answer.json()
 }
 
-/// Google's Business Profile API, answering the one review the fixtures announce.
-async fn google_api() -> String {
-    let review = |axum::extract::Path(name): axum::extract::Path<String>| async move {
-        axum::Json(json!({
-            "name": name, "reviewId": "AbFvOqmB7xK2pQ9sLzR4tW",
-            "reviewer": {"profilePhotoUrl": "https://lh3.googleusercontent.com/a-/ALV-UjXq0e2eReviewer=s120-c", "displayName": "A. L.", "isAnonymous": false},
-            "starRating": "FIVE", "comment": "Livraison rapide, mugs superbes.",
-            "createTime": "2026-11-27T10:02:00Z", "updateTime": "2026-11-27T10:02:00Z"
-        }))
-    };
-    common::serve(axum::Router::new().route("/v4/{*name}", axum::routing::get(review))).await
-}
-
 /// A Nominatim-compatible geocoder that places the shop's customer's street.
 async fn nominatim() -> String {
     let search = |axum::extract::Query(query): axum::extract::Query<
@@ -67,7 +54,7 @@ async fn nominatim() -> String {
 async fn one_shopper_across_site_shop_payment_courier_map_and_till() {
     let dir = tempfile::tempdir().unwrap();
     let db = common::sqlite();
-    let google = google_api().await;
+    let google = common::google_reviews_api().await;
     let geocoder = nominatim().await;
     // The recordings are older than the signature tolerances; a real deployment keeps the
     // defaults (300 s).

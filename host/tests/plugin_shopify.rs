@@ -232,6 +232,23 @@ fn ids(events: &[Event]) -> Vec<String> {
     ids
 }
 
+/// The connector polling `shop`'s Admin API two orders a page, `max_pages` pages a poll, and
+/// the API's base URL.
+async fn backfilling(shop: &FakeShop, max_pages: u32) -> (LoadedConnector, String) {
+    let router = axum::Router::new()
+        .route("/admin/api/2025-10/orders.json", axum::routing::get(orders_json))
+        .with_state(shop.clone());
+    let base = common::serve(router).await;
+    let max_pages = max_pages.to_string();
+    let config = [
+        ("access_token", "shpat_fixture"),
+        ("api_base", base.as_str()),
+        ("page_limit", "2"),
+        ("max_pages", max_pages.as_str()),
+    ];
+    (shopify(&config, &[&base]).await, base)
+}
+
 #[tokio::test]
 async fn backfill_walks_pages_and_never_misses_the_boundary_second() {
     let shop = FakeShop::default();
@@ -239,20 +256,7 @@ async fn backfill_walks_pages_and_never_misses_the_boundary_second() {
     let stamp = |minutes_ago: i64| (now - chrono::Duration::minutes(minutes_ago)).to_rfc3339();
     *shop.orders.lock().unwrap() =
         (1..=5).map(|i| shop_order(i, &stamp(60 - i as i64), "a@example.com")).collect();
-    let router = axum::Router::new()
-        .route("/admin/api/2025-10/orders.json", axum::routing::get(orders_json))
-        .with_state(shop.clone());
-    let base = common::serve(router).await;
-    let connector = shopify(
-        &[
-            ("access_token", "shpat_fixture"),
-            ("api_base", &base),
-            ("page_limit", "2"),
-            ("max_pages", "2"),
-        ],
-        &[&base],
-    )
-    .await;
+    let (connector, base) = backfilling(&shop, 2).await;
 
     // Five orders, two per page, two pages per poll: the walk stops after page two and goes on
     // from the stored page at the next poll.
@@ -483,20 +487,7 @@ async fn page_links_are_followed_on_the_configured_api_base_only() {
     // A `Link` naming another origin (a tampered or misrouted response): the access token must
     // not go there.
     *shop.link_origin.lock().unwrap() = Some("https://evil.example".into());
-    let router = axum::Router::new()
-        .route("/admin/api/2025-10/orders.json", axum::routing::get(orders_json))
-        .with_state(shop.clone());
-    let base = common::serve(router).await;
-    let connector = shopify(
-        &[
-            ("access_token", "shpat_fixture"),
-            ("api_base", &base),
-            ("page_limit", "2"),
-            ("max_pages", "1"),
-        ],
-        &[&base],
-    )
-    .await;
+    let (connector, base) = backfilling(&shop, 1).await;
 
     // One page per poll: the stored next page is on the API base.
     let first = connector.poll(None).await.unwrap();

@@ -249,3 +249,18 @@ pub async fn replay(base: &str, plugin: &str, name: &str) {
     .unwrap();
     assert_eq!(answer.status, 200, "{plugin}/{name}: {}", String::from_utf8_lossy(&answer.body));
 }
+
+/// Google's Business Profile API (v4), answering every review name with the review of the
+/// fixtures' unknown reviewer, "A. L.".
+pub async fn google_reviews_api() -> String {
+    let review = |axum::extract::Path(name): axum::extract::Path<String>| async move {
+        axum::Json(serde_json::json!({
+            "name": name, "reviewId": "AbFvOqmB7xK2pQ9sLzR4tW",
+            "reviewer": {"displayName": "A. L.", "isAnonymous": false,
+                         "profilePhotoUrl": "https://lh3.googleusercontent.com/a-/ALV-UjXq0e2eReviewer=s120-c"},
+            "starRating": "FIVE", "comment": "Livraison rapide, mugs superbes.",
+            "createTime": "2026-11-27T10:02:00Z", "updateTime": "2026-11-27T10:02:00Z"
+        }))
+    };
+    serve(axum::Router::new().route("/v4/{*name}", axum::routing::get(review))).await
+}
