@@ -20,7 +20,7 @@ use switchboard::client;
 use switchboard::recorded::Recorded;
 use switchboard_test_artifacts as artifacts;
 
-const ADMIN: &str = "admin-token-0123456789";
+use common::ADMIN;
 const SHOPIFY_SECRET: &str = "fixture-shopify-client-secret";
 const SHOP_DOMAIN: &str = "atelier-lumiere.myshopify.com";
 const STRIPE_SECRET: &str = "whsec_fixture0stripe0signing0secret";
@@ -36,22 +36,9 @@ const TEN_MINUTES: i64 = 600;
 
 /// The tables a webhook writes to: all must stay empty while only bad input arrives (dead
 /// letters are checked through the admin API).
-const RECORD_TABLES: &[&str] = &[
-    "customers",
-    "contact_points",
-    "customer_attributes",
-    "channel_accounts",
-    "contact_events",
-    "interactions",
-    "orders",
-    "order_lines",
-    "shipments",
-    "consents",
-    "payments",
-    "merges",
-    "merge_blocks",
-    "connector_kv",
-];
+fn record_tables() -> impl Iterator<Item = &'static str> {
+    common::RECORD_TABLES.iter().copied().chain(["merges", "merge_blocks", "connector_kv"])
+}
 
 fn now() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
@@ -706,19 +693,19 @@ async fn dead_letters(base: &str) -> Vec<String> {
         .collect()
 }
 
-/// The rows of each of [`RECORD_TABLES`] that are not empty.
+/// The rows of each of [`record_tables`] that are not empty.
 async fn stored_rows(url: &str) -> Vec<(&'static str, i64)> {
     use sqlx::Connection;
     let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
     let mut rows = Vec::new();
-    for table in RECORD_TABLES {
+    for table in record_tables() {
         let (count,): (i64,) =
             sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
                 .fetch_one(&mut conn)
                 .await
                 .unwrap();
         if count > 0 {
-            rows.push((*table, count));
+            rows.push((table, count));
         }
     }
     rows
@@ -730,21 +717,9 @@ async fn bad_webhooks_get_a_clear_4xx_and_store_nothing() {
     let db = common::sqlite();
     let google = common::google_reviews_api().await;
     // No `tolerance_secs`: the default 300 s applies.
-    let config = format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-public_url = "https://crm.example.com"
-[store]
-url = "{url}"
-[identity]
-default_region = "FR"
-[runtime]
-cache_dir = "cache"
-[[api_token]]
-token = "{ADMIN}"
-role = "admin"
-
+    let config = common::config_head(&db.url)
+        + &format!(
+            r#"
 [[connector]]
 id = "shopify"
 plugin = "./shopify.wasm"
@@ -790,9 +765,8 @@ id = "till"
 plugin = "./till.wasm"
 [connector.config]
 signing_secret = "{TILL_SECRET}"
-"#,
-        url = db.url
-    );
+"#
+        );
     let plugins = [
         ("shopify.wasm", artifacts::SHOPIFY),
         ("stripe.wasm", artifacts::STRIPE),

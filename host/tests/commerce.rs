@@ -12,7 +12,7 @@ use switchboard::client;
 use switchboard::recorded::Recorded;
 use switchboard_test_artifacts as artifacts;
 
-const ADMIN: &str = "admin-token-0123456789";
+use common::ADMIN;
 
 /// `t=…,v1=…` over `"{t}.{body}"` (the web and till connectors' scheme, Stripe's), signed now.
 fn sign_timestamped(secret: &str, body: &str) -> String {
@@ -58,21 +58,9 @@ async fn one_shopper_across_site_shop_payment_courier_map_and_till() {
     let geocoder = nominatim().await;
     // The recordings are older than the signature tolerances; a real deployment keeps the
     // defaults (300 s).
-    let config = format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-public_url = "https://crm.example.com"
-[store]
-url = "{url}"
-[identity]
-default_region = "FR"
-[runtime]
-cache_dir = "cache"
-[[api_token]]
-token = "{ADMIN}"
-role = "admin"
-
+    let config = common::config_head(&db.url)
+        + &format!(
+            r#"
 [[connector]]
 id = "web"
 plugin = "./web.wasm"
@@ -116,9 +104,8 @@ plugin = "./till.wasm"
 [connector.config]
 signing_secret = "fixture-till-signing-secret"
 tolerance_secs = "2000000000"
-"#,
-        url = db.url
-    );
+"#
+        );
     let plugins = [
         ("web.wasm", artifacts::WEB),
         ("shopify.wasm", artifacts::SHOPIFY),

@@ -9,28 +9,15 @@ use std::path::Path;
 use switchboard::client;
 use switchboard_test_artifacts as artifacts;
 
-const ADMIN: &str = "admin-token-0123456789";
+use common::ADMIN;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_person_on_four_channels_is_one_customer() {
     let dir = tempfile::tempdir().unwrap();
     let db = common::sqlite();
-    let config = format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-# The fixtures were signed for this public URL (Twilio signs it).
-public_url = "https://crm.example.com"
-[store]
-url = "{}"
-[identity]
-default_region = "FR"
-[runtime]
-cache_dir = "cache"
-[[api_token]]
-token = "{ADMIN}"
-role = "admin"
-
+    // The fixtures were signed for the head's public URL (Twilio signs it).
+    let config = common::config_head(&db.url)
+        + r#"
 [[connector]]
 id = "email"
 plugin = "./email.wasm"
@@ -56,9 +43,7 @@ plugin = "./whatsapp.wasm"
 [connector.config]
 app_secret = "fixture-app-secret"
 verify_token = "fixture-verify-token"
-"#,
-        db.url
-    );
+"#;
     let plugins = [
         ("email.wasm", artifacts::EMAIL),
         ("twilio.wasm", artifacts::TWILIO),

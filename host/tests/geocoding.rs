@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use switchboard::client;
 use switchboard_test_artifacts as artifacts;
 
-const ADMIN: &str = "admin-token-0123456789";
+use common::ADMIN;
 const SHOPIFY_SECRET: &str = "fixture-shopify-client-secret";
 
 /// What the simulated geocoder was asked, and how many requests it still fails with 503.
@@ -145,21 +145,11 @@ geocoder_url = "{url}"
         ),
         None => String::new(),
     };
-    let config = format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-[store]
-url = "{db}"
-[identity]
-default_region = "FR"
-[runtime]
-cache_dir = "cache"
+    let config = common::config_head(db)
+        + &format!(
+            r#"
 [geocoding]
 interval = "20ms"
-[[api_token]]
-token = "{ADMIN}"
-role = "admin"
 
 [[connector]]
 id = "shopify"
@@ -168,7 +158,7 @@ plugin = "./shopify.wasm"
 client_secret = "{SHOPIFY_SECRET}"
 shop_domain = "atelier-lumiere.myshopify.com"
 {google}"#
-    );
+        );
     let plugins = [
         ("shopify.wasm", artifacts::SHOPIFY),
         ("google-business.wasm", artifacts::GOOGLE_BUSINESS),

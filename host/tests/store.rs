@@ -118,18 +118,7 @@ async fn snapshot(db: &TestDb) -> BTreeMap<String, Vec<String>> {
     use sqlx::Connection;
     let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
     let mut state = BTreeMap::new();
-    for table in [
-        "customers",
-        "contact_points",
-        "customer_attributes",
-        "channel_accounts",
-        "contact_events",
-        "interactions",
-        "orders",
-        "order_lines",
-        "shipments",
-        "consents",
-    ] {
+    for table in common::RECORD_TABLES {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM {table}")))
             .fetch_all(&mut conn)
             .await

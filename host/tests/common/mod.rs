@@ -264,3 +264,43 @@ pub async fn google_reviews_api() -> String {
     };
     serve(axum::Router::new().route("/v4/{*name}", axum::routing::get(review))).await
 }
+
+/// The admin token of the servers tests start.
+pub const ADMIN: &str = "admin-token-0123456789";
+
+/// The tables that hold customers and what they did, in the order they reference each other.
+pub const RECORD_TABLES: &[&str] = &[
+    "customers",
+    "contact_points",
+    "customer_attributes",
+    "channel_accounts",
+    "contact_events",
+    "interactions",
+    "orders",
+    "order_lines",
+    "shipments",
+    "consents",
+    "payments",
+];
+
+/// The start of a test server's config: a free port on 127.0.0.1, the public URL the fixtures
+/// were signed for, the store at `store_url`, French phone numbers, and the [`ADMIN`] token.
+/// Sections and `[[connector]]`s follow.
+pub fn config_head(store_url: &str) -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+public_url = "https://crm.example.com"
+[store]
+url = "{store_url}"
+[identity]
+default_region = "FR"
+[runtime]
+cache_dir = "cache"
+[[api_token]]
+token = "{ADMIN}"
+role = "admin"
+"#
+    )
+}
