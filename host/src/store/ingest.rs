@@ -205,17 +205,11 @@ impl Store {
         {
             return Ok((*customer, Ingested::Unchanged));
         }
-        if let Some((id, _, customer, _)) = &existing {
-            let (updated_at,): (i64,) = sqlx::query_as(
-                "SELECT COALESCE(updated_at, occurred_at) FROM interactions WHERE id = $1",
-            )
-            .bind(*id)
-            .fetch_one(&mut **tx)
-            .await?;
-            // An older state delivered after a newer one (a retried cart update) changes nothing.
-            if i.occurred_at < updated_at {
-                return Ok((*customer, Ingested::Unchanged));
-            }
+        // An older state delivered after a newer one (a retried cart update) changes nothing.
+        if let Some((_, _, customer, updated_at)) = &existing
+            && i.occurred_at < *updated_at
+        {
+            return Ok((*customer, Ingested::Unchanged));
         }
         let who =
             self.resolve(tx, connector, &i.provider_id, &i.contact, i.occurred_at, merges).await?;
@@ -816,8 +810,8 @@ fn check_currency(provider_id: &str, currency: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// A record's stored state, by its provider id: id, content hash, customer, when it occurred
-/// (for shipments and payments: when their state was reached).
+/// A record's stored state, by its provider id: id, content hash, customer, and when its
+/// stored state was reached (an interaction's latest amendment, else when it occurred).
 async fn existing(
     tx: &mut Transaction<'static, Any>,
     table: &'static str,
@@ -825,8 +819,10 @@ async fn existing(
     provider_id: &str,
 ) -> Result<Option<(i64, String, Option<i64>, i64)>, StoreError> {
     // `table` is one of this module's constants, never input.
+    let at =
+        if table == "interactions" { "COALESCE(updated_at, occurred_at)" } else { "occurred_at" };
     let sql = format!(
-        "SELECT id, content_hash, customer_id, occurred_at FROM {table} \
+        "SELECT id, content_hash, customer_id, {at} FROM {table} \
          WHERE connector_id = $1 AND provider_id = $2"
     );
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
