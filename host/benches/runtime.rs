@@ -73,6 +73,7 @@ async fn bench() {
         route: "/".into(),
         headers: vec![("content-type".into(), "application/json".into())],
         body: BODY.as_bytes().to_vec(),
+        received_at: switchboard::store::now_millis(),
     };
     let native_event = native(BODY.as_bytes());
     let outcome = connector.handle_webhook(request.clone()).await.unwrap();
@@ -210,14 +211,12 @@ fn rss_child(count: usize, cache_dir: &Path, keep_resident: usize) {
 fn native(body: &[u8]) -> Event {
     let order = parse(body).unwrap();
     let mut identifiers = Vec::new();
-    identifiers.extend(order.email.clone().map(|value| Identifier::Email { value }));
-    identifiers.extend(order.phone.clone().map(|value| Identifier::Phone { value }));
+    identifiers.extend(order.email.clone().map(|value| Identifier::email(value).declared()));
+    identifiers.extend(order.phone.clone().map(|value| Identifier::phone(value).declared()));
     let (mut given, mut family) = (None, None);
     if let Some(customer) = &order.customer {
-        identifiers.push(Identifier::External {
-            namespace: "shopify:customer".into(),
-            value: customer.id.to_string(),
-        });
+        identifiers
+            .push(Identifier::external("shopify:customer", customer.id.to_string()).verified());
         given = customer.first_name.clone();
         family = customer.last_name.clone();
     }
@@ -253,6 +252,7 @@ fn native(body: &[u8]) -> Event {
         placed_at: at(&order.created_at),
         updated_at: at(&order.updated_at),
         delivery_address: None,
+        billing_address: None,
         attributes: vec![],
     })
 }

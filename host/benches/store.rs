@@ -59,7 +59,7 @@ fn main() {
 fn contact(person: usize) -> Contact {
     Contact {
         identifiers: vec![
-            Identifier::Email { value: format!("person{person}@bench.example") },
+            Identifier::email(format!("person{person}@bench.example")).declared(),
             Identifier::Phone {
                 value: format!(
                     "06 {:02} {:02} {:02} {:02}",
@@ -68,7 +68,8 @@ fn contact(person: usize) -> Contact {
                     person / 100 % 100,
                     person % 100
                 ),
-            },
+            }
+            .declared(),
         ],
         display_name: Some(format!("Person {person}")),
         given_name: None,

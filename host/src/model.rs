@@ -32,6 +32,97 @@ pub enum Identifier {
     },
 }
 
+/// How a connector knows that an identifier is the person's (contract 0.3.0; identifiers from
+/// older connectors are taken as [`Provenance::Declared`], their external ids as verified).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Provenance {
+    /// The provider vouches for it: where a message or call came from, a messenger account id.
+    /// Only verified identifiers are sent to.
+    Verified,
+    /// The person gave it, unconfirmed (a checkout form).
+    #[default]
+    Declared,
+    /// Found in what the person wrote (a signature line).
+    Mentioned,
+}
+
+impl Provenance {
+    /// The name stored in the database and shown by the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provenance::Verified => "verified",
+            Provenance::Declared => "declared",
+            Provenance::Mentioned => "mentioned",
+        }
+    }
+
+    /// Parses a stored name; anything unknown is the cautious `declared`.
+    pub fn parse(value: &str) -> Self {
+        match value {
+            "verified" => Provenance::Verified,
+            "mentioned" => Provenance::Mentioned,
+            _ => Provenance::Declared,
+        }
+    }
+}
+
+/// One identifier of a contact, with how the connector knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ContactPoint {
+    /// The identifier.
+    #[serde(flatten)]
+    pub identifier: Identifier,
+    /// How the connector knows it is the person's.
+    #[serde(default)]
+    pub provenance: Provenance,
+}
+
+impl Identifier {
+    /// An e-mail address as received.
+    pub fn email(value: impl Into<String>) -> Self {
+        Identifier::Email { value: value.into() }
+    }
+
+    /// A phone number as received.
+    pub fn phone(value: impl Into<String>) -> Self {
+        Identifier::Phone { value: value.into() }
+    }
+
+    /// An id in a namespace, e.g. `("telegram:user", "42")`.
+    pub fn external(namespace: impl Into<String>, value: impl Into<String>) -> Self {
+        Identifier::External { namespace: namespace.into(), value: value.into() }
+    }
+
+    /// This identifier as the provider vouches for it.
+    pub fn verified(self) -> ContactPoint {
+        ContactPoint { identifier: self, provenance: Provenance::Verified }
+    }
+
+    /// This identifier as the person gave it.
+    pub fn declared(self) -> ContactPoint {
+        ContactPoint { identifier: self, provenance: Provenance::Declared }
+    }
+
+    /// This identifier as found in what the person wrote.
+    pub fn mentioned(self) -> ContactPoint {
+        ContactPoint { identifier: self, provenance: Provenance::Mentioned }
+    }
+}
+
+impl From<Identifier> for ContactPoint {
+    /// An identifier of unknown provenance: declared, but an external id is the provider's own.
+    fn from(identifier: Identifier) -> Self {
+        let provenance = match identifier {
+            Identifier::External { .. } => Provenance::Verified,
+            _ => Provenance::Declared,
+        };
+        ContactPoint { identifier, provenance }
+    }
+}
+
 /// A free-form key/value pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attribute {
@@ -44,8 +135,8 @@ pub struct Attribute {
 /// A person as one channel knows them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {
-    /// Every identifier the channel gave.
-    pub identifiers: Vec<Identifier>,
+    /// Every identifier the channel gave, with how it knows each.
+    pub identifiers: Vec<ContactPoint>,
     /// Full name as shown by the channel.
     pub display_name: Option<String>,
     /// Given name.
@@ -192,6 +283,9 @@ pub struct Address {
     /// ISO 3166-1 alpha-2.
     pub country: Option<String>,
     pub phone: Option<String>,
+    /// Whoever is at this address (contract 0.3.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 /// An order.
@@ -213,8 +307,11 @@ pub struct Order {
     pub placed_at: Timestamp,
     /// When this state was reached.
     pub updated_at: Timestamp,
-    /// Delivery address.
+    /// Delivery address: the recipient's name, phone and e-mail are theirs, not the buyer's.
     pub delivery_address: Option<Address>,
+    /// Billing address (contract 0.3.0): the payer's details, kept on the order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_address: Option<Address>,
     /// Anything else.
     pub attributes: Vec<Attribute>,
 }
@@ -381,6 +478,9 @@ pub struct Consent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[allow(missing_docs)]
+// An order with two addresses is the largest event; events live in short `Vec`s that are
+// built once per call, so boxing it would cost an allocation for no measurable gain.
+#[allow(clippy::large_enum_variant)]
 pub enum Event {
     Contact(ContactUpdate),
     Interaction(Interaction),
@@ -419,6 +519,11 @@ pub struct HttpRequest {
     /// Raw body.
     #[serde(with = "body_text")]
     pub body: Vec<u8>,
+    /// When the host first received it (ms); a replay keeps it, and the connector's wall clock
+    /// starts there. Requests kept before this field existed read as 0: the dead letter's own
+    /// receipt time stands in.
+    #[serde(default)]
+    pub received_at: Timestamp,
 }
 
 /// What the host answers the provider.
@@ -525,6 +630,21 @@ pub struct Manifest {
     pub channels: Vec<String>,
     /// What it can do.
     pub capabilities: Capabilities,
+    /// Namespaces of the external ids it issues (contract 0.3.0; an older connector owns the
+    /// namespaces that start with its manifest id and a colon).
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+}
+
+impl Manifest {
+    /// Whether this connector issues ids in `namespace`. An entry `name:*` (how a connector
+    /// built before contract 0.3.0 is read) owns every namespace `name:…`.
+    pub fn owns_namespace(&self, namespace: &str) -> bool {
+        self.namespaces.iter().any(|owned| match owned.strip_suffix('*') {
+            Some(prefix) => namespace.starts_with(prefix) && namespace.len() > prefix.len(),
+            None => owned == namespace,
+        })
+    }
 }
 
 /// An error a connector returned on purpose, saying whether to retry.
@@ -616,7 +736,7 @@ mod tests {
         let event = Event::Consent(Consent {
             provider_id: "k-1".into(),
             contact: Contact {
-                identifiers: vec![Identifier::Phone { value: "+33612345678".into() }],
+                identifiers: vec![Identifier::phone("+33612345678").verified()],
                 display_name: None,
                 given_name: None,
                 family_name: None,
@@ -632,6 +752,9 @@ mod tests {
         assert_eq!(json["type"], "consent");
         assert_eq!(json["state"], "opt_out");
         assert_eq!(json["contact"]["identifiers"][0]["kind"], "phone");
+        assert_eq!(json["contact"]["identifiers"][0]["provenance"], "verified");
+        let back: Event = serde_json::from_value(json).unwrap();
+        assert_eq!(back, event);
         assert_eq!(event.provider_id(), "k-1");
     }
 }

@@ -162,6 +162,8 @@ impl Recorded {
             url,
             headers: self.headers.clone(),
             body: self.body.clone(),
+            // Received now: `plugin test --now` and replays set an earlier time.
+            received_at: crate::store::now_millis(),
         })
     }
 }

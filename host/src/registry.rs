@@ -198,7 +198,11 @@ impl Registry {
             id: Some(entry.id.clone()),
             config: entry.config.iter().map(|(k, v)| (k.clone(), v.expose().to_string())).collect(),
             allowed_hosts: entry.allowed_hosts.clone(),
-            limits: Limits { memory_bytes: entry.memory_limit, deadline: entry.deadline },
+            limits: Limits {
+                memory_bytes: entry.memory_limit,
+                deadline: entry.deadline,
+                ..Limits::default()
+            },
         };
         let path = self.plugin_path(entry);
         self.runtime

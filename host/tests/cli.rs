@@ -44,7 +44,7 @@ fn plugin_test_prints_the_events_of_the_hello_example() {
     assert_eq!(event["text"], "Hello, do you ship to Lyon?");
     assert_eq!(
         event["contact"]["identifiers"][0],
-        serde_json::json!({"kind": "email", "value": "Ann.Lee@Example.com"})
+        serde_json::json!({"kind": "email", "value": "Ann.Lee@Example.com", "provenance": "declared"})
     );
     assert_eq!(event["contact"]["display_name"], "Ann Lee");
 }
@@ -112,7 +112,8 @@ fn plugin_inspect_shows_manifest_world_and_size() {
     let output = switchboard(&["plugin", "inspect", artifacts::PROBE, "--json"], cache.path());
     assert!(output.status.success(), "{}", stderr(&output));
     let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-    assert_eq!(json["world"], "switchboard:connector/plugin@0.2.0");
+    assert_eq!(json["world"], "switchboard:connector/plugin@0.3.0");
+    assert_eq!(json["manifest"]["namespaces"], serde_json::json!(["probe:user"]));
     assert_eq!(json["manifest"]["id"], "probe");
     assert_eq!(json["manifest"]["version"], "1.2.3");
     assert_eq!(

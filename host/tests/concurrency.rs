@@ -64,7 +64,7 @@ fn message(id: &str, identifiers: Vec<Identifier>, at: i64) -> Event {
         kind: InteractionKind::Message,
         direction: Direction::Inbound,
         contact: Contact {
-            identifiers,
+            identifiers: identifiers.into_iter().map(Into::into).collect(),
             display_name: None,
             given_name: None,
             family_name: None,

@@ -42,6 +42,7 @@ async fn guest_output_and_logs_go_to_tracing_tagged_with_the_connector() {
             route: "/log".into(),
             headers: vec![],
             body: vec![],
+            received_at: switchboard::store::now_millis(),
         })
         .await
         .unwrap();

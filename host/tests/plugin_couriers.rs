@@ -43,6 +43,7 @@ fn signed(plugin: &str, header: (&str, String), body: &Value) -> HttpRequest {
             (header.0.into(), header.1),
         ],
         body: body.to_string().into_bytes(),
+        received_at: switchboard::store::now_millis(),
     }
 }
 
@@ -181,9 +182,9 @@ async fn shipments_join_their_order_by_number_or_tracking_number() {
     let order = switchboard::model::Order {
         provider_id: "820982911946154508".into(),
         contact: switchboard::model::Contact {
-            identifiers: vec![switchboard::model::Identifier::Email {
-                value: "ann.lee@example.com".into(),
-            }],
+            identifiers: vec![
+                switchboard::model::Identifier::email("ann.lee@example.com").declared(),
+            ],
             display_name: Some("Ann Lee".into()),
             given_name: None,
             family_name: None,
@@ -197,6 +198,7 @@ async fn shipments_join_their_order_by_number_or_tracking_number() {
         placed_at: 1_795_500_000_000,
         updated_at: 1_795_500_000_000,
         delivery_address: None,
+        billing_address: None,
         attributes: vec![],
     };
     // EasyPost reports the parcel first: it knows no order yet.
@@ -350,11 +352,11 @@ async fn aftership_reads_the_2025_01_field_names() {
     let contact = parcel.contact.as_ref().expect("the buyer, from `customers`");
     assert_eq!(contact.display_name.as_deref(), Some("Ben Martin"));
     assert!(
-        contact.identifiers.contains(&Identifier::Email { value: "ben.martin@example.com".into() }),
+        contact.identifiers.contains(&Identifier::email("ben.martin@example.com").declared()),
         "{contact:?}"
     );
     assert!(
-        contact.identifiers.contains(&Identifier::Phone { value: "+33698765432".into() }),
+        contact.identifiers.contains(&Identifier::phone("+33698765432").declared()),
         "{contact:?}"
     );
 }

@@ -46,10 +46,10 @@ async fn mailgun_mime_with_encoded_words_quoted_printable_and_an_attachment() {
     assert_eq!(
         mail.contact.identifiers,
         [
-            Identifier::Email { value: "Ann.Lee@Example.com".into() },
-            Identifier::Phone { value: "+33 6 12 34 56 78".into() }
+            Identifier::email("Ann.Lee@Example.com").verified(),
+            Identifier::phone("+33 6 12 34 56 78").mentioned()
         ],
-        "the phone number in the signature identifies the sender too"
+        "the phone number in the signature identifies the sender too, as what the text says"
     );
     assert_eq!(mail.contact.display_name.as_deref(), Some("Ann Lée"));
     assert_eq!(mail.occurred_at, 1_795_511_700_000);
@@ -122,7 +122,7 @@ async fn postmark_json_with_basic_auth() {
     let connector = email(&[], &[]).await;
     let mail = one(&connector, "postmark-inbound.http").await;
     assert_eq!(mail.provider_id, "CAGnH2p=carla1@mail.example.net");
-    assert_eq!(mail.contact.identifiers, [Identifier::Email { value: "carla@example.net".into() }]);
+    assert_eq!(mail.contact.identifiers, [Identifier::email("carla@example.net").verified()]);
     assert_eq!(mail.contact.display_name.as_deref(), Some("Carla Diaz"));
     assert_eq!(mail.text.as_deref(), Some("Hello, can you gift-wrap order 1003?"));
     assert_eq!(

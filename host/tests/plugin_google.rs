@@ -12,7 +12,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{Value, json};
-use switchboard::model::{Event, HttpRequest, Identifier, Interaction, InteractionKind};
+use switchboard::model::{
+    ContactPoint, Event, HttpRequest, Identifier, Interaction, InteractionKind, Provenance,
+};
 use switchboard::runtime::LoadedConnector;
 use switchboard_test_artifacts as artifacts;
 
@@ -173,9 +175,12 @@ async fn review_notifications_fetch_the_review() {
     assert_eq!(attr(&new, "rating"), Some("4"));
     assert_eq!(new.text.as_deref(), Some("Très beaux mugs, un peu d'attente."));
     assert_eq!(new.contact.display_name.as_deref(), Some("Claire D."));
-    let [Identifier::External { namespace, value }] = new.contact.identifiers.as_slice() else {
+    let [ContactPoint { identifier: Identifier::External { namespace, value }, provenance }] =
+        new.contact.identifiers.as_slice()
+    else {
         panic!("{:?}", new.contact.identifiers)
     };
+    assert_eq!(*provenance, Provenance::Verified);
     assert_eq!(namespace, "google:reviewer");
     assert!(value.starts_with("photo-"), "{value}");
     // The other field spelling (type, review_name): the same review, amended.
@@ -239,6 +244,7 @@ fn push(notification: Value) -> HttpRequest {
         route: "/".into(),
         headers: vec![("Content-Type".into(), "application/json".into())],
         body: body.to_string().into_bytes(),
+        received_at: switchboard::store::now_millis(),
     }
 }
 
@@ -352,7 +358,8 @@ async fn reviewers_sharing_the_default_avatar_are_kept_apart() {
             panic!("{:?}", outcome.events)
         };
         assert_eq!(review.contact.display_name.as_deref(), Some(*reviewer));
-        let [Identifier::External { namespace, value }] = review.contact.identifiers.as_slice()
+        let [ContactPoint { identifier: Identifier::External { namespace, value }, .. }] =
+            review.contact.identifiers.as_slice()
         else {
             panic!("{:?}", review.contact.identifiers)
         };
@@ -368,7 +375,7 @@ async fn a_call_from_the_listing_is_a_call_interaction() {
     let (connector, _) = google().await;
     let call = interaction(&connector, "lead-call.http").await;
     assert_eq!((call.kind, call.channel.as_str()), (InteractionKind::Call, "maps"));
-    assert_eq!(call.contact.identifiers, [Identifier::Phone { value: "+33 6 12 34 56 78".into() }]);
+    assert_eq!(call.contact.identifiers, [Identifier::phone("+33 6 12 34 56 78").verified()]);
     assert_eq!(attr(&call, "duration_secs"), Some("142"));
     assert_eq!(attr(&call, "source"), Some("maps"));
     assert_eq!(call.subject.as_deref(), Some("Atelier Lumière – Lyon Presqu'île"));
@@ -409,6 +416,7 @@ fn address(street: &str) -> switchboard::model::Address {
         postal_code: Some("69002".into()),
         country: Some("FR".into()),
         phone: None,
+        email: None,
     }
 }
 

@@ -123,10 +123,12 @@ async fn documented_postings_become_orders() {
     assert_eq!(order.status, OrderStatus::Shipped);
     assert_eq!((order.total.amount_minor, order.total.currency.as_str()), (278_000, "RUB"));
     assert_eq!(order.lines[0].sku.as_deref(), Some("MUG-LUM-BLUE"));
-    assert!(order.contact.identifiers.contains(&Identifier::External {
-        namespace: "ozon:buyer".into(),
-        value: "108974293".into()
-    }));
+    assert!(
+        order
+            .contact
+            .identifiers
+            .contains(&Identifier::external("ozon:buyer", "108974293").verified())
+    );
     assert_eq!(order.delivery_address.as_ref().unwrap().country.as_deref(), Some("RU"));
     assert_eq!(order.updated_at, ms("2026-11-22T12:31:06Z"));
     let request = fake.requests.lock().unwrap()[0].clone();

@@ -53,7 +53,7 @@ async fn visitor_events_become_interactions() {
     assert_eq!(view.subject.as_deref(), Some("Mug Lumière - Bleu"));
     assert_eq!(
         view.contact.identifiers,
-        [Identifier::External { namespace: "web:visitor".into(), value: "v-8f3a2c91".into() }]
+        [Identifier::external("web:visitor", "v-8f3a2c91").verified()]
     );
     let cart = interaction(&web, "cart-updated.http").await;
     assert_eq!((cart.kind, cart.provider_id.as_str()), (InteractionKind::Cart, "cart:c-77ab19e4"));
@@ -142,10 +142,12 @@ async fn till_sales_are_store_orders_with_their_tenders() {
     assert!(order.attributes.iter().any(|a| a.key == "channel" && a.value == "store"));
     assert!(order.attributes.iter().any(|a| a.key == "cart_token" && a.value == "c-77ab19e4"));
     assert_eq!(order.total.amount_minor, 3897);
-    assert!(order.contact.identifiers.contains(&Identifier::External {
-        namespace: "loyalty:card".into(),
-        value: "LC-0042-7781".into()
-    }));
+    assert!(
+        order
+            .contact
+            .identifiers
+            .contains(&Identifier::external("loyalty:card", "LC-0042-7781").verified())
+    );
     assert_eq!((card.amount.amount_minor, card.status), (3000, PaymentStatus::Succeeded));
     assert_eq!(card.order_ref.as_deref(), Some("PAR01-3-000187"));
     assert!(cash.attributes.iter().any(|a| a.key == "payment_method" && a.value == "cash"));
@@ -283,7 +285,7 @@ async fn a_loyalty_card_alone_finds_the_customer() {
     let Event::Order(order) = &events[0] else { panic!("{events:?}") };
     assert_eq!(
         order.contact.identifiers,
-        [Identifier::External { namespace: "loyalty:card".into(), value: "LC-0042-7781".into() }]
+        [Identifier::external("loyalty:card", "LC-0042-7781").verified()]
     );
     let report = store.ingest("till", &events).await.unwrap();
     assert!(report.events.iter().all(|(customer, _)| *customer == Some(first)), "{report:?}");

@@ -30,6 +30,7 @@ async fn twilio_published_test_vectors() {
             ("Content-Type".into(), content_type.into()),
         ],
         body: body.to_vec(),
+        received_at: switchboard::store::now_millis(),
     };
     let url = "https://mycompany.com/myapp.php?foo=1&bar=2";
     let form_type = "application/x-www-form-urlencoded";
@@ -101,7 +102,7 @@ async fn sms_voice_and_callback_fixtures() {
         (sms.provider_id.as_str(), sms.channel.as_str()),
         ("SM1f0e8ae6ade43cb3c0ce4525424e404f", "sms")
     );
-    assert_eq!(sms.contact.identifiers, [Identifier::Phone { value: "+33612345678".into() }]);
+    assert_eq!(sms.contact.identifiers, [Identifier::phone("+33612345678").verified()]);
     assert_eq!(sms.text.as_deref(), Some("Hello, is my order ready?"));
 
     for (name, state) in
@@ -157,17 +158,14 @@ async fn sms_voice_and_callback_fixtures() {
     );
     assert_eq!(
         status.contact.identifiers,
-        [Identifier::Phone { value: "+33612345678".into() }],
-        "the recipient is the customer"
+        [Identifier::phone("+33612345678").declared()],
+        "the recipient is the customer, as the shop had their number"
     );
 
     let callback = run("callback-request.http").await.unwrap().events;
     let Event::Interaction(callback) = &callback[0] else { panic!() };
     assert_eq!(callback.kind, InteractionKind::CallbackRequest);
-    assert_eq!(
-        callback.contact.identifiers,
-        [Identifier::Phone { value: "06 12 34 56 78".into() }]
-    );
+    assert_eq!(callback.contact.identifiers, [Identifier::phone("06 12 34 56 78").declared()]);
     assert_eq!(callback.text.as_deref(), Some("call back at 2026-11-26T17:30+01:00"));
     let again = run("callback-request.http").await.unwrap().events;
     assert_eq!(

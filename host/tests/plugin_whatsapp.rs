@@ -54,7 +54,7 @@ async fn every_message_type_becomes_a_message() {
     let text = one(&connector, "text.http").await;
     assert_eq!(text.provider_id, "wamid.HBgLMzM2MTIzNDU2NzgVAgASGBQzQTk4QjY1RTk5RkQ2OTE3ODVFNAA=");
     assert_eq!(text.text.as_deref(), Some("Bonjour, do you deliver to Lyon?"));
-    assert_eq!(text.contact.identifiers, [phone()]);
+    assert_eq!(text.contact.identifiers, [phone().verified()], "wa_id, read as international");
     assert_eq!(text.contact.display_name.as_deref(), Some("Sheena Nelson"));
     assert_eq!(text.occurred_at, 1_795_570_000_000);
 
@@ -82,10 +82,7 @@ async fn every_message_type_becomes_a_message() {
     let scoped = one(&connector, "business-scoped-user.http").await;
     assert_eq!(
         scoped.contact.identifiers,
-        [Identifier::External {
-            namespace: "whatsapp:user".into(),
-            value: "US.13491208655302741918".into()
-        }]
+        [Identifier::external("whatsapp:user", "US.13491208655302741918").verified()]
     );
     assert_eq!(scoped.contact.display_name.as_deref(), Some("Pablo Morales"));
 }

@@ -31,6 +31,7 @@ fn request(route: &str, body: &str) -> HttpRequest {
         route: route.into(),
         headers: vec![("Content-Type".into(), "application/json".into())],
         body: body.as_bytes().to_vec(),
+        received_at: switchboard::store::now_millis(),
     }
 }
 
@@ -49,7 +50,7 @@ async fn hello_world_turns_a_form_into_a_message() {
     let runtime = runtime();
     let hello = load(&runtime, artifacts::HELLO, ConnectorSettings::default()).await;
     assert_eq!(hello.id(), "hello");
-    assert_eq!(hello.wit_version(), "0.2.0");
+    assert_eq!(hello.wit_version(), "0.3.0");
     let mut req = request("/", "");
     req.body = b"id=form-1&email=Ann.Lee%40Example.com&name=Ann+Lee&text=Hi".to_vec();
     let outcome = hello.handle_webhook(req).await.unwrap();
@@ -57,10 +58,7 @@ async fn hello_world_turns_a_form_into_a_message() {
     let [Event::Interaction(message)] = outcome.events.as_slice() else { panic!("{outcome:?}") };
     assert_eq!(message.provider_id, "form-1");
     assert_eq!(message.text.as_deref(), Some("Hi"));
-    assert_eq!(
-        message.contact.identifiers,
-        [Identifier::Email { value: "Ann.Lee@Example.com".into() }]
-    );
+    assert_eq!(message.contact.identifiers, [Identifier::email("Ann.Lee@Example.com").declared()]);
     assert_eq!(message.contact.display_name.as_deref(), Some("Ann Lee"));
 
     // A missing field is the connector's bad-request, not a failure of the host.
@@ -314,7 +312,11 @@ async fn limits_beyond_the_runtime_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adversarial_connectors_are_contained() {
     let runtime = runtime();
-    let fast = Limits { deadline: Duration::from_millis(300), memory_bytes: 32 << 20 };
+    let fast = Limits {
+        deadline: Duration::from_millis(300),
+        memory_bytes: 32 << 20,
+        ..Limits::default()
+    };
     let with = |config: &[(&str, &str)]| ConnectorSettings { limits: fast, ..settings(config) };
     let healthy = load(&runtime, artifacts::HELLO, ConnectorSettings::default()).await;
     let healthy_ok = async || {
@@ -453,6 +455,7 @@ async fn a_connector_built_for_the_previous_contract_still_works() {
         postal_code: None,
         country: Some("FR".into()),
         phone: None,
+        email: None,
     };
     let error = legacy.geocode(address).await.unwrap_err();
     assert!(error.to_string().contains("0.1.0 has no geocode"), "{error}");

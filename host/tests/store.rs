@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 
 use sqlx::{Column, Row};
 use switchboard::model::*;
-use switchboard::runtime::KvStore;
+use switchboard::runtime::{KvStore, KvWrites};
 use switchboard::store::{CustomerQuery, Ingested, OrderQuery, Store, StoreError};
 
 use common::TestDb;
 
 pub fn contact(ids: &[Identifier]) -> Contact {
     Contact {
-        identifiers: ids.to_vec(),
+        identifiers: ids.iter().cloned().map(Into::into).collect(),
         display_name: None,
         given_name: None,
         family_name: None,
@@ -75,6 +75,7 @@ fn order(
         placed_at: at,
         updated_at: at,
         delivery_address: None,
+        billing_address: None,
         attributes: vec![],
     })
 }
@@ -655,11 +656,16 @@ async fn queries_find_profile_and_timeline(store: Store, _: &TestDb) {
 on_both_backends!(queries_find_profile_and_timeline_, queries_find_profile_and_timeline);
 
 async fn connector_state_cursors_leases_and_dead_letters(store: Store, _: &TestDb) {
-    store.set("telegram", "offset", b"41".to_vec()).await.unwrap();
-    store.set("telegram", "offset", b"42".to_vec()).await.unwrap();
+    let write = |key: &str, value: Option<&[u8]>| {
+        KvWrites([(key.to_string(), value.map(<[u8]>::to_vec))].into_iter().collect())
+    };
+    store.apply("telegram", &write("offset", Some(b"41"))).await.unwrap();
+    store.apply("telegram", &write("offset", Some(b"42"))).await.unwrap();
     assert_eq!(store.get("telegram", "offset").await.unwrap(), Some(b"42".to_vec()));
     assert_eq!(store.get("shopify", "offset").await.unwrap(), None);
-    store.delete("telegram", "offset").await.unwrap();
+    let (usage, sizes) = store.usage("telegram", &["offset".to_string()]).await.unwrap();
+    assert_eq!((usage.keys, usage.bytes, sizes["offset"]), (1, 8, 8));
+    store.apply("telegram", &write("offset", None)).await.unwrap();
     assert_eq!(store.get("telegram", "offset").await.unwrap(), None);
 
     let events = [message("p1", contact(&[email("poll@example.com")]), 1)];
@@ -766,6 +772,7 @@ async fn geocoding_answers_of_both_kinds_are_recorded(store: Store, _: &TestDb) 
         postal_code: None,
         country: Some("FR".into()),
         phone: None,
+        email: None,
     });
     store.ingest("shop", &[Event::Order(o)]).await.unwrap();
     let pending = store.addresses_to_geocode(10).await.unwrap();

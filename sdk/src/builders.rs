@@ -5,9 +5,10 @@ use crate::form::{self, Form, FormError, Part};
 use crate::time::now_millis;
 use crate::{
     Address, Attachment, Attribute, Capabilities, ConnectorError, Consent, ConsentState, Contact,
-    ContactUpdate, Direction, Event, ExternalId, Header, HttpRequest, HttpResponse, Identifier,
-    Interaction, InteractionKind, Manifest, Money, Order, OrderLine, OrderStatus, Payment,
-    PaymentStatus, PollOutcome, Receipt, Shipment, ShipmentStatus, Timestamp, WebhookOutcome,
+    ContactPoint, ContactUpdate, Direction, Event, ExternalId, Header, HttpRequest, HttpResponse,
+    Identifier, Interaction, InteractionKind, Manifest, Money, Order, OrderLine, OrderStatus,
+    OutboundMessage, Payment, PaymentStatus, PhoneFormat, PhoneNumber, PollOutcome, Provenance,
+    Receipt, Shipment, ShipmentStatus, Timestamp, WebhookOutcome,
 };
 
 impl Manifest {
@@ -19,7 +20,16 @@ impl Manifest {
             display_name: display_name.into(),
             channels: Vec::new(),
             capabilities: Capabilities::empty(),
+            namespaces: Vec::new(),
         }
+    }
+
+    /// Declares a namespace of the external ids the connector issues, e.g. `telegram:user`:
+    /// the host accepts ids in it only from connectors that declare it, and sends to them only
+    /// through such a connector.
+    pub fn namespace(mut self, namespace: &str) -> Self {
+        self.namespaces.push(namespace.into());
+        self
     }
 
     /// Adds a channel the connector handles, e.g. `sms`.
@@ -64,6 +74,42 @@ impl Identifier {
     pub fn external(namespace: &str, value: &str) -> Self {
         Identifier::External(ExternalId { namespace: namespace.into(), value: value.into() })
     }
+
+    /// A phone number as people write it (`06 12 34 56 78`, `+33 6 12 34 56 78`).
+    pub fn phone(number: &str) -> Self {
+        Identifier::Phone(PhoneNumber { number: number.into(), format: PhoneFormat::AsWritten })
+    }
+
+    /// A phone number in international digits without `+` (`4915112345678`).
+    pub fn international_phone(number: &str) -> Self {
+        Identifier::Phone(PhoneNumber { number: number.into(), format: PhoneFormat::International })
+    }
+}
+
+impl OutboundMessage {
+    /// The e-mail addresses the host gave, best first.
+    pub fn emails(&self) -> impl Iterator<Item = &str> {
+        self.to.iter().filter_map(|i| match i {
+            Identifier::Email(address) => Some(address.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The phone numbers the host gave (E.164, with `+`), best first.
+    pub fn phones(&self) -> impl Iterator<Item = &str> {
+        self.to.iter().filter_map(|i| match i {
+            Identifier::Phone(phone) => Some(phone.number.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The ids in `namespace` the host gave, best first.
+    pub fn external_ids<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a str> {
+        self.to.iter().filter_map(move |i| match i {
+            Identifier::External(id) if id.namespace == namespace => Some(id.value.as_str()),
+            _ => None,
+        })
+    }
 }
 
 impl Default for Contact {
@@ -85,21 +131,63 @@ impl Contact {
         }
     }
 
-    /// Adds an e-mail address, as received (the host normalizes it). Blank values are skipped.
+    /// Adds an e-mail address the person gave, as received (the host normalizes it). Blank
+    /// values are skipped.
     pub fn email(self, email: &str) -> Self {
-        self.identifier_if_present(email, Identifier::Email)
+        self.email_with(email, Provenance::Declared)
     }
 
-    /// Adds a phone number, as received (the host converts it to E.164). Blank values are skipped.
+    /// Adds the e-mail address the provider says this came from (a message's sender): the host
+    /// may reply to it.
+    pub fn verified_email(self, email: &str) -> Self {
+        self.email_with(email, Provenance::Verified)
+    }
+
+    /// Adds an e-mail address found in what the person wrote: it links, it is never sent to.
+    pub fn mentioned_email(self, email: &str) -> Self {
+        self.email_with(email, Provenance::Mentioned)
+    }
+
+    /// Adds an e-mail address with how the connector knows it. Blank values are skipped.
+    pub fn email_with(self, email: &str, provenance: Provenance) -> Self {
+        self.point_if_present(email, provenance, |v| Identifier::Email(v.into()))
+    }
+
+    /// Adds a phone number the person gave, as written (the host converts it to E.164, reading
+    /// a national number in its default region). Blank values are skipped.
     pub fn phone(self, phone: &str) -> Self {
-        self.identifier_if_present(phone, Identifier::Phone)
+        self.phone_with(phone, PhoneFormat::AsWritten, Provenance::Declared)
     }
 
-    /// Adds an id in the channel's namespace, e.g. `("telegram:user", "42")`.
-    pub fn external(mut self, namespace: &str, value: &str) -> Self {
-        if !value.trim().is_empty() {
-            self.identifiers.push(Identifier::external(namespace, value.trim()));
-        }
+    /// Adds the phone number the provider says this came from (an SMS's or a call's sender).
+    pub fn verified_phone(self, phone: &str) -> Self {
+        self.phone_with(phone, PhoneFormat::AsWritten, Provenance::Verified)
+    }
+
+    /// Adds a phone number found in what the person wrote (a signature line).
+    pub fn mentioned_phone(self, phone: &str) -> Self {
+        self.phone_with(phone, PhoneFormat::AsWritten, Provenance::Mentioned)
+    }
+
+    /// Adds a phone number written in a given format with how the connector knows it, e.g. a
+    /// WhatsApp `wa_id`: `phone_with(wa_id, PhoneFormat::International, Provenance::Verified)`.
+    pub fn phone_with(self, phone: &str, format: PhoneFormat, provenance: Provenance) -> Self {
+        self.point_if_present(phone, provenance, |v| {
+            Identifier::Phone(PhoneNumber { number: v.into(), format })
+        })
+    }
+
+    /// Adds an id in the channel's namespace, e.g. `("telegram:user", "42")`: the provider's
+    /// own account id, verified by nature. Blank values are skipped.
+    pub fn external(self, namespace: &str, value: &str) -> Self {
+        self.point_if_present(value.trim(), Provenance::Verified, |v| {
+            Identifier::external(namespace, v)
+        })
+    }
+
+    /// Adds an identifier as it is.
+    pub fn point(mut self, point: ContactPoint) -> Self {
+        self.identifiers.push(point);
         self
     }
 
@@ -128,9 +216,14 @@ impl Contact {
         self
     }
 
-    fn identifier_if_present(mut self, value: &str, make: fn(String) -> Identifier) -> Self {
+    fn point_if_present(
+        mut self,
+        value: &str,
+        provenance: Provenance,
+        make: impl FnOnce(&str) -> Identifier,
+    ) -> Self {
         if !value.trim().is_empty() {
-            self.identifiers.push(make(value.to_string()));
+            self.identifiers.push(ContactPoint { identifier: make(value), provenance });
         }
         self
     }
@@ -285,6 +378,7 @@ impl Order {
             placed_at: now,
             updated_at: now,
             delivery_address: None,
+            billing_address: None,
             attributes: Vec::new(),
         }
     }
@@ -314,9 +408,16 @@ impl Order {
         self
     }
 
-    /// Sets the delivery address.
+    /// Sets the delivery address. Its name, phone and e-mail are the recipient's: they stay on
+    /// the order and never join the buyer's profile.
     pub fn deliver_to(mut self, address: Address) -> Self {
         self.delivery_address = Some(address);
+        self
+    }
+
+    /// Sets the billing address: the payer's details, kept on the order.
+    pub fn bill_to(mut self, address: Address) -> Self {
+        self.billing_address = Some(address);
         self
     }
 
@@ -605,8 +706,17 @@ mod tests {
     #[test]
     fn contact_skips_blank_identifiers() {
         let contact = Contact::new().email(" ").phone("+33 6 12 34 56 78").name("  ");
-        assert_eq!(contact.identifiers, vec![Identifier::Phone("+33 6 12 34 56 78".into())]);
+        assert_eq!(
+            contact.identifiers,
+            vec![ContactPoint {
+                identifier: Identifier::phone("+33 6 12 34 56 78"),
+                provenance: Provenance::Declared
+            }]
+        );
         assert_eq!(contact.display_name, None);
+        let sender = Contact::new().verified_email("a@b.fr").external("telegram:user", " ");
+        assert_eq!(sender.identifiers.len(), 1);
+        assert_eq!(sender.identifiers[0].provenance, Provenance::Verified);
     }
 
     #[test]
@@ -620,6 +730,7 @@ mod tests {
                 value: "s3cret".into(),
             }],
             body: b"{\"n\":1}".to_vec(),
+            received_at: 0,
         };
         assert_eq!(request.header("x-telegram-bot-api-secret-token"), Some("s3cret"));
         assert_eq!(request.query().get("b"), Some("two words"));

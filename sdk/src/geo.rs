@@ -92,6 +92,7 @@ mod tests {
             postal_code: Some("69002".into()),
             country: Some("FR".into()),
             phone: None,
+            email: None,
         };
         assert_eq!(
             nominatim_query(&address).unwrap(),

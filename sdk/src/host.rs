@@ -3,11 +3,33 @@
 use crate::ConnectorError;
 use crate::wit::switchboard::connector::host as imports;
 
-pub use imports::LogLevel;
+pub use imports::{HostError, LogLevel};
 
-/// Writes to the host's log, tagged with the connector's id.
+/// Writes to the host's log, tagged with the connector's id. The host bounds a connector's log
+/// (bytes per call and per minute); past that, lines are dropped ([`try_log`] says when).
 pub fn log(level: LogLevel, message: &str) {
-    imports::log(level, message);
+    let _ = imports::log(level, message);
+}
+
+/// [`log`], saying when the host dropped the line over the connector's log quota.
+pub fn try_log(level: LogLevel, message: &str) -> Result<(), HostError> {
+    imports::log(level, message)
+}
+
+impl From<HostError> for ConnectorError {
+    /// A store that is down is worth retrying; a refused key or an exhausted quota is the
+    /// connector's own bug, which retrying does not fix.
+    fn from(error: HostError) -> Self {
+        match error {
+            HostError::Unavailable(m) => {
+                ConnectorError::Transient(format!("host unavailable: {m}"))
+            }
+            HostError::InvalidKey(m) | HostError::TooLarge(m) => {
+                ConnectorError::Config(format!("key-value state refused: {m}"))
+            }
+            HostError::QuotaExceeded(m) => ConnectorError::Config(format!("quota exceeded: {m}")),
+        }
+    }
 }
 
 /// A value of the connector's `config` table (secrets included), or `None`.
@@ -42,7 +64,7 @@ pub mod kv {
 
     /// Reads a value; `None` if absent.
     pub fn get(key: &str) -> Result<Option<Vec<u8>>, ConnectorError> {
-        imports::kv_get(key).map_err(ConnectorError::Transient)
+        Ok(imports::kv_get(key)?)
     }
 
     /// Reads a UTF-8 value.
@@ -50,13 +72,14 @@ pub mod kv {
         Ok(get(key)?.map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
-    /// Stores a value.
+    /// Stores a value. It is committed with the call's outcome (with a webhook's events, in
+    /// their transaction); if the call fails, it is not stored.
     pub fn set(key: &str, value: impl AsRef<[u8]>) -> Result<(), ConnectorError> {
-        imports::kv_set(key, value.as_ref()).map_err(ConnectorError::Transient)
+        Ok(imports::kv_set(key, value.as_ref())?)
     }
 
-    /// Removes a value.
+    /// Removes a value, with the call's outcome.
     pub fn delete(key: &str) -> Result<(), ConnectorError> {
-        imports::kv_delete(key).map_err(ConnectorError::Transient)
+        Ok(imports::kv_delete(key)?)
     }
 }

@@ -24,8 +24,9 @@
 //! export_connector!(Hello);
 //! ```
 //!
-//! The contract is the WIT package `switchboard:connector@0.2.0` (`wit/v0.2.0/` in the
-//! repository); this crate generates its bindings privately and re-exports a curated API.
+//! The contract is the WIT package `switchboard:connector@0.3.0`, shipped inside this crate
+//! (`wit/`, the same files as `wit/v0.3.0/` of the repository); this crate generates its
+//! bindings privately and re-exports a curated API.
 #![deny(missing_docs)]
 
 mod builders;
@@ -42,7 +43,7 @@ pub mod time;
 pub mod wit {
     #![allow(missing_docs)]
     wit_bindgen::generate!({
-        path: "../wit/v0.2.0",
+        path: "wit",
         world: "plugin",
         pub_export_macro: true,
         additional_derives: [PartialEq],
@@ -63,10 +64,10 @@ pub use form::Form;
 pub use wit::switchboard::connector::types::ConnectorManifest as Manifest;
 pub use wit::switchboard::connector::types::{
     Address, Attachment, Attribute, Capabilities, ConnectorError, Consent, ConsentState, Contact,
-    ContactUpdate, Direction, Event, ExternalId, GeoPoint, Header, HttpRequest, HttpResponse,
-    Identifier, Interaction, InteractionKind, Money, Order, OrderLine, OrderStatus,
-    OutboundMessage, Payment, PaymentStatus, PollOutcome, Receipt, Shipment, ShipmentStatus,
-    Timestamp, WebhookOutcome,
+    ContactPoint, ContactUpdate, Direction, Event, ExternalId, GeoPoint, Header, HttpRequest,
+    HttpResponse, Identifier, Interaction, InteractionKind, Money, Order, OrderLine, OrderStatus,
+    OutboundMessage, Payment, PaymentStatus, PhoneFormat, PhoneNumber, PollOutcome, Provenance,
+    Receipt, Shipment, ShipmentStatus, Timestamp, WebhookOutcome,
 };
 
 /// Standard base64 (with padding), e.g. for HTTP basic authentication.
@@ -87,7 +88,7 @@ pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
 }
 
 /// The version of the WIT contract this SDK builds connectors for.
-pub const WIT_VERSION: &str = "0.2.0";
+pub const WIT_VERSION: &str = "0.3.0";
 
 /// A connector: one channel's traffic in, normalized events out.
 ///
@@ -207,10 +208,11 @@ pub mod prelude {
     pub use crate::host::{config, config_or, log, require_config};
     pub use crate::{
         Address, Attachment, Attribute, Capabilities, Connector, ConnectorError, Consent,
-        ConsentState, Contact, ContactUpdate, Direction, Event, ExternalId, Form, GeoPoint, Header,
-        HttpRequest, HttpResponse, Identifier, Interaction, InteractionKind, Manifest, Money,
-        Order, OrderLine, OrderStatus, OutboundMessage, Payment, PaymentStatus, PollOutcome,
-        Receipt, Shipment, ShipmentStatus, WebhookOutcome, export_connector,
+        ConsentState, Contact, ContactPoint, ContactUpdate, Direction, Event, ExternalId, Form,
+        GeoPoint, Header, HttpRequest, HttpResponse, Identifier, Interaction, InteractionKind,
+        Manifest, Money, Order, OrderLine, OrderStatus, OutboundMessage, Payment, PaymentStatus,
+        PhoneFormat, PhoneNumber, PollOutcome, Provenance, Receipt, Shipment, ShipmentStatus,
+        WebhookOutcome, export_connector,
     };
     pub use serde_json::{Value, json};
 }

@@ -65,6 +65,19 @@ pub fn verify_timestamped(
     body: &[u8],
     tolerance_secs: i64,
 ) -> Result<i64, ConnectorError> {
+    verify_timestamped_at(header, secret, body, tolerance_secs, crate::time::now_millis() / 1000)
+}
+
+/// [`verify_timestamped`] as of `now_secs` (Unix seconds) rather than the clock: what a
+/// request's [`received_at`](crate::HttpRequest::received_at) says, so that a replayed request
+/// is judged as of when the provider sent it.
+pub fn verify_timestamped_at(
+    header: &str,
+    secret: &[u8],
+    body: &[u8],
+    tolerance_secs: i64,
+    now_secs: i64,
+) -> Result<i64, ConnectorError> {
     let unauthorized = |m: String| ConnectorError::Unauthorized(m);
     if tolerance_secs <= 0 {
         return Err(ConnectorError::Config(format!(
@@ -102,7 +115,7 @@ pub fn verify_timestamped(
             "signature does not match the body under the signing secret".into(),
         ));
     }
-    let now = crate::time::now_millis() / 1000;
+    let now = now_secs;
     if now.abs_diff(seconds) > tolerance_secs.unsigned_abs() {
         let age = i128::from(now) - i128::from(seconds);
         return Err(unauthorized(format!(
@@ -113,7 +126,8 @@ pub fn verify_timestamped(
 }
 
 /// [`verify_timestamped`] on `request`'s header `header` (`Stripe-Signature`,
-/// `Switchboard-Signature`); a request without it is unauthorized.
+/// `Switchboard-Signature`), as of when the host received the request (a replay keeps that
+/// time); a request without the header is unauthorized.
 pub fn verify_timestamped_request(
     request: &crate::HttpRequest,
     header: &str,
@@ -123,7 +137,17 @@ pub fn verify_timestamped_request(
     let value = request
         .header(header)
         .ok_or_else(|| ConnectorError::Unauthorized(format!("missing {header}")))?;
-    verify_timestamped(value, secret, &request.body, tolerance_secs)
+    verify_timestamped_at(value, secret, &request.body, tolerance_secs, received_secs(request))
+}
+
+/// When the host received `request`, in Unix seconds (the clock, for a request built by hand
+/// without the time).
+pub fn received_secs(request: &crate::HttpRequest) -> i64 {
+    if request.received_at > 0 {
+        request.received_at / 1000
+    } else {
+        crate::time::now_millis() / 1000
+    }
 }
 
 /// Checks the scheme the shop's own systems sign with (the web site, the tills):

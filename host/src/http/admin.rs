@@ -89,9 +89,13 @@ pub async fn replay(
     if letter.replayed_at.is_some() {
         return Err(ApiError::Conflict(format!("dead letter {id} was already replayed")));
     }
-    let request: HttpRequest = serde_json::from_value(letter.request).map_err(|e| {
+    let mut request: HttpRequest = serde_json::from_value(letter.request).map_err(|e| {
         ApiError::Internal(format!("dead letter {id} holds an unreadable request: {e}"))
     })?;
+    // Kept before requests carried their receipt time: the dead letter's own is the same.
+    if request.received_at == 0 {
+        request.received_at = letter.received_at;
+    }
     match process_webhook(&state, &letter.connector_id, request, false).await {
         Ok(response) => {
             state.store.record_replay(id, Ok(())).await?;

@@ -61,6 +61,7 @@ pub async fn webhook(
             })
             .collect(),
         body: body.to_vec(),
+        received_at: crate::store::now_millis(),
     };
     match process_webhook(&state, &connector, request, true).await {
         Ok(response) => to_response(response),

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 use wasmtime::Store;
 use wasmtime::component::Component;
 
-use super::bindings::{v0_1_0, v0_2_0};
+use super::bindings::{v0_1_0, v0_2_0, v0_3_0};
 use super::error::{CallError, LoadError};
+use super::kv::KvWrites;
 use super::state::{self, HostState, Shared};
 use super::{ConnectorSettings, Origin, Runtime, manifest};
 use crate::model;
@@ -16,12 +17,14 @@ use crate::model;
 enum Pre {
     V0_1(v0_1_0::PluginPre<HostState>),
     V0_2(v0_2_0::PluginPre<HostState>),
+    V0_3(v0_3_0::PluginPre<HostState>),
 }
 
 /// An instance, per contract version.
 enum Plugin {
     V0_1(v0_1_0::Plugin),
     V0_2(v0_2_0::Plugin),
+    V0_3(v0_3_0::Plugin),
 }
 
 /// Runs the same call on an instance of any contract version: `$p` is the version's instance,
@@ -31,6 +34,7 @@ macro_rules! dispatch {
         match $plugin {
             Plugin::V0_1($p) => $call,
             Plugin::V0_2($p) => $call,
+            Plugin::V0_3($p) => $call,
         }
     };
 }
@@ -81,13 +85,14 @@ impl LoadedConnector {
         let mismatch = |e: wasmtime::Error| LoadError::WorldMismatch(format!("{e:#}"));
         let pre = match wit_version.as_str() {
             v0_1_0::VERSION => Pre::V0_1(v0_1_0::PluginPre::new(instance_pre).map_err(mismatch)?),
-            _ => Pre::V0_2(v0_2_0::PluginPre::new(instance_pre).map_err(mismatch)?),
+            v0_2_0::VERSION => Pre::V0_2(v0_2_0::PluginPre::new(instance_pre).map_err(mismatch)?),
+            _ => Pre::V0_3(v0_3_0::PluginPre::new(instance_pre).map_err(mismatch)?),
         };
         // The manifest is read in a sandbox like any other call, under a provisional id.
         let provisional = settings.id.clone().unwrap_or_else(|| "<loading>".into());
-        let shared =
-            Arc::new(Shared { id: provisional, settings: settings.clone(), kv: rt.kv.clone() });
-        let manifest: model::Manifest = call(&pre, &shared, async |plugin, store| {
+        let shared = Arc::new(Shared::new(provisional, settings.clone(), rt.kv.clone()));
+        // What a manifest call writes to its state is dropped: loading must change nothing.
+        let (manifest, _): (model::Manifest, _) = call(&pre, &shared, None, async |plugin, store| {
             Ok(dispatch!(plugin, p => p.switchboard_connector_connector().call_manifest(store).await?.into()))
         })
         .await
@@ -97,7 +102,7 @@ impl LoadedConnector {
             return Err(LoadError::InvalidManifest { problems });
         }
         let id = settings.id.clone().unwrap_or_else(|| manifest.id.clone());
-        let shared = Arc::new(Shared { id, settings, kv: rt.kv.clone() });
+        let shared = Arc::new(Shared::new(id, settings, rt.kv.clone()));
         use sha2::Digest as _;
         Ok(LoadedConnector {
             inner: Arc::new(Inner {
@@ -153,12 +158,25 @@ impl LoadedConnector {
         &self.inner.shared.settings
     }
 
-    /// Runs `handle-webhook` on one provider request.
+    /// Runs `handle-webhook` on one provider request and writes what it wrote to its state.
     pub async fn handle_webhook(
         &self,
         request: model::HttpRequest,
     ) -> Result<model::WebhookOutcome, CallError> {
-        self.call(async move |plugin, store| {
+        let (outcome, writes) = self.handle_webhook_staged(request).await?;
+        self.apply(writes).await?;
+        Ok(outcome)
+    }
+
+    /// Runs `handle-webhook` and hands back its state writes with the outcome, for the caller
+    /// to commit with the events. The connector's wall clock starts at the request's
+    /// `received_at`, so a replay verifies time windows as of the first receipt.
+    pub async fn handle_webhook_staged(
+        &self,
+        request: model::HttpRequest,
+    ) -> Result<(model::WebhookOutcome, KvWrites), CallError> {
+        let received_at = request.received_at;
+        self.call(Some(received_at), async move |plugin, store| {
             Ok(dispatch!(plugin, p => p
                 .switchboard_connector_connector()
                 .call_handle_webhook(store, &request.into())
@@ -169,9 +187,19 @@ impl LoadedConnector {
         .await
     }
 
-    /// Runs `poll` from `cursor`.
+    /// Runs `poll` from `cursor` and writes what it wrote to its state.
     pub async fn poll(&self, cursor: Option<String>) -> Result<model::PollOutcome, CallError> {
-        self.call(async move |plugin, store| {
+        let (outcome, writes) = self.poll_staged(cursor).await?;
+        self.apply(writes).await?;
+        Ok(outcome)
+    }
+
+    /// Runs `poll` and hands back its state writes, to be committed with its events and cursor.
+    pub async fn poll_staged(
+        &self,
+        cursor: Option<String>,
+    ) -> Result<(model::PollOutcome, KvWrites), CallError> {
+        self.call(None, async move |plugin, store| {
             Ok(dispatch!(plugin, p => p
                 .switchboard_connector_connector()
                 .call_poll(store, cursor.as_deref())
@@ -182,17 +210,20 @@ impl LoadedConnector {
         .await
     }
 
-    /// Runs `send` for one outbound message.
+    /// Runs `send` for one outbound message; its state writes are kept once it succeeded.
     pub async fn send(&self, message: model::OutboundMessage) -> Result<model::Receipt, CallError> {
-        self.call(async move |plugin, store| {
-            Ok(dispatch!(plugin, p => p
-                .switchboard_connector_connector()
-                .call_send(store, &message.into())
-                .await?
-                .map(Into::into)
-                .map_err(Into::into)))
-        })
-        .await
+        let (receipt, writes) = self
+            .call(None, async move |plugin, store| {
+                Ok(dispatch!(plugin, p => p
+                    .switchboard_connector_connector()
+                    .call_send(store, &message.into())
+                    .await?
+                    .map(Into::into)
+                    .map_err(Into::into)))
+            })
+            .await?;
+        self.apply(writes).await?;
+        Ok(receipt)
     }
 
     /// Runs `geocode` on an address; connectors built for contract 0.1.0, which has no such
@@ -201,31 +232,54 @@ impl LoadedConnector {
         &self,
         address: model::Address,
     ) -> Result<Option<model::GeoPoint>, CallError> {
-        self.call(async move |plugin, store| match plugin {
-            Plugin::V0_1(_) => {
-                Ok(Err(model::ConnectorError::Unsupported("contract 0.1.0 has no geocode".into())))
-            }
-            Plugin::V0_2(p) => Ok(p
-                .switchboard_connector_connector()
-                .call_geocode(store, &address.into())
-                .await?
-                .map(|point| point.map(Into::into))
-                .map_err(Into::into)),
+        let (point, writes) = self
+            .call(None, async move |plugin, store| match plugin {
+                Plugin::V0_1(_) => Ok(Err(model::ConnectorError::Unsupported(
+                    "contract 0.1.0 has no geocode".into(),
+                ))),
+                Plugin::V0_2(p) => Ok(p
+                    .switchboard_connector_connector()
+                    .call_geocode(store, &address.into())
+                    .await?
+                    .map(|point| point.map(Into::into))
+                    .map_err(Into::into)),
+                Plugin::V0_3(p) => Ok(p
+                    .switchboard_connector_connector()
+                    .call_geocode(store, &address.into())
+                    .await?
+                    .map(|point| point.map(Into::into))
+                    .map_err(Into::into)),
+            })
+            .await?;
+        self.apply(writes).await?;
+        Ok(point)
+    }
+
+    /// Writes a successful call's state writes on their own (calls without events to commit).
+    async fn apply(&self, writes: KvWrites) -> Result<(), CallError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let shared = &self.inner.shared;
+        shared.kv.apply(&shared.id, &writes).await.map_err(|error| CallError::State {
+            connector: shared.id.clone(),
+            message: error.to_string(),
         })
-        .await
     }
 
     async fn call<T>(
         &self,
+        clock_from: Option<i64>,
         f: impl AsyncFnOnce(
             &Plugin,
             &mut Store<HostState>,
         ) -> wasmtime::Result<Result<T, model::ConnectorError>>,
-    ) -> Result<T, CallError> {
+    ) -> Result<(T, KvWrites), CallError> {
         let shared = &self.inner.shared;
-        match call(&self.inner.pre, shared, f).await? {
-            Ok(value) => Ok(value),
-            Err(error) => Err(CallError::Connector { connector: shared.id.clone(), error }),
+        match call(&self.inner.pre, shared, clock_from, f).await? {
+            (Ok(value), writes) => Ok((value, writes)),
+            // A connector that refused the call wrote nothing either.
+            (Err(error), _) => Err(CallError::Connector { connector: shared.id.clone(), error }),
         }
     }
 }
@@ -235,15 +289,17 @@ impl LoadedConnector {
 async fn call<T>(
     pre: &Pre,
     shared: &Arc<Shared>,
+    clock_from: Option<i64>,
     f: impl AsyncFnOnce(&Plugin, &mut Store<HostState>) -> wasmtime::Result<T>,
-) -> Result<T, CallError> {
+) -> Result<(T, KvWrites), CallError> {
     let connector = shared.id.clone();
     let deadline = shared.settings.limits.deadline;
     let engine = match pre {
         Pre::V0_1(pre) => pre.engine(),
         Pre::V0_2(pre) => pre.engine(),
+        Pre::V0_3(pre) => pre.engine(),
     };
-    let mut store = Store::new(engine, HostState::new(shared.clone()));
+    let mut store = Store::new(engine, HostState::new(shared.clone(), clock_from));
     store.limiter(|state| &mut state.limiter);
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(state::on_epoch);
@@ -252,6 +308,7 @@ async fn call<T>(
         let plugin = match pre {
             Pre::V0_1(pre) => pre.instantiate_async(&mut store).await.map(Plugin::V0_1),
             Pre::V0_2(pre) => pre.instantiate_async(&mut store).await.map(Plugin::V0_2),
+            Pre::V0_3(pre) => pre.instantiate_async(&mut store).await.map(Plugin::V0_3),
         }
         .map_err(Failure::Instantiate)?;
         f(&plugin, &mut store).await.map_err(Failure::Run)
@@ -260,18 +317,17 @@ async fn call<T>(
     // that waits past it (on outbound HTTP, say).
     let outcome = tokio::time::timeout(deadline, run).await;
     let elapsed = started.elapsed();
-    let state = store.data();
-    forward_stdio(&connector, state);
+    forward_stdio(&connector, store.data());
     let error = match outcome {
         Ok(Ok(value)) => {
             tracing::trace!(connector, ?elapsed, "call finished");
-            return Ok(value);
+            return Ok((value, std::mem::take(&mut store.data_mut().kv.writes)));
         }
         Err(_) => CallError::Deadline { connector, deadline },
         Ok(Err(Failure::Instantiate(error))) => {
             CallError::Instantiate { connector, message: format!("{error:#}") }
         }
-        Ok(Err(Failure::Run(error))) => classify(connector, state, error),
+        Ok(Err(Failure::Run(error))) => classify(connector, store.data(), error),
     };
     tracing::warn!(%error, ?elapsed, "connector call failed");
     Err(error)

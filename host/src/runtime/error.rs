@@ -114,6 +114,14 @@ pub enum CallError {
         /// Why.
         message: String,
     },
+    /// What the call wrote to its key-value state could not be stored.
+    #[error("connector `{connector}`: its state could not be stored: {message}")]
+    State {
+        /// The connector id.
+        connector: String,
+        /// Why.
+        message: String,
+    },
 }
 
 impl CallError {
@@ -122,7 +130,9 @@ impl CallError {
     pub fn is_retryable(&self) -> bool {
         match self {
             CallError::Connector { error, .. } => error.is_retryable(),
-            CallError::Deadline { .. } | CallError::Instantiate { .. } => true,
+            CallError::Deadline { .. }
+            | CallError::Instantiate { .. }
+            | CallError::State { .. } => true,
             CallError::Panic { .. } | CallError::Trap { .. } | CallError::MemoryLimit { .. } => {
                 false
             }

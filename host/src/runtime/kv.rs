@@ -1,8 +1,13 @@
 //! The private key-value state each connector keeps through the host (`kv-get`/`kv-set`/
-//! `kv-delete`): cursors, tokens, ids already seen. The store implements [`KvStore`] to persist
-//! it; [`MemoryKv`] serves `plugin test` and unit tests.
+//! `kv-delete`): cursors, tokens, ids already seen.
+//!
+//! A call never writes to the store directly: its writes are collected in [`KvWrites`] (and
+//! read back by the same call), and they reach the store only with the call's outcome — in the
+//! same transaction as a webhook's or a poll's events — so a call that fails, or whose events
+//! cannot be committed, leaves nothing behind. The store implements [`KvStore`] to persist it;
+//! [`MemoryKv`] serves `plugin test` and unit tests.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
@@ -25,19 +30,64 @@ pub enum KvError {
     /// The value is too large.
     #[error("value must be at most {MAX_VALUE_BYTES} bytes, got {0}")]
     TooLarge(usize),
+    /// The connector would hold more than its quota.
+    #[error("key-value quota exceeded: {0}")]
+    Quota(String),
     /// The backing store failed.
     #[error("state store unavailable: {0}")]
     Unavailable(String),
+}
+
+/// How much state one connector may keep, in entries and bytes (keys and values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KvQuota {
+    /// Entries.
+    pub max_keys: u64,
+    /// Bytes of keys and values together.
+    pub max_bytes: u64,
+}
+
+impl Default for KvQuota {
+    fn default() -> Self {
+        // Cursors, tokens and a window of seen ids fit many times over; a connector that needs
+        // more is storing data the customer store should hold.
+        KvQuota { max_keys: 10_000, max_bytes: 16 << 20 }
+    }
+}
+
+/// What a connector holds: entries and bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KvUsage {
+    /// Entries.
+    pub keys: u64,
+    /// Bytes of keys and values.
+    pub bytes: u64,
+}
+
+/// The writes of one call, in key order: `Some(value)` sets, `None` deletes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KvWrites(pub BTreeMap<String, Option<Vec<u8>>>);
+
+impl KvWrites {
+    /// No write at all.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Per-connector key-value state.
 pub trait KvStore: Send + Sync {
     /// Reads `key` of `connector`.
     fn get<'a>(&'a self, connector: &'a str, key: &'a str) -> KvFuture<'a, Option<Vec<u8>>>;
-    /// Writes `key` of `connector`.
-    fn set<'a>(&'a self, connector: &'a str, key: &'a str, value: Vec<u8>) -> KvFuture<'a, ()>;
-    /// Removes `key` of `connector`; a missing key is not an error.
-    fn delete<'a>(&'a self, connector: &'a str, key: &'a str) -> KvFuture<'a, ()>;
+    /// The entries and bytes `connector` holds, for its quota; `keys` names the keys a call is
+    /// about to write, whose stored sizes are reported in `existing` (key → bytes).
+    fn usage<'a>(
+        &'a self,
+        connector: &'a str,
+        keys: &'a [String],
+    ) -> KvFuture<'a, (KvUsage, HashMap<String, u64>)>;
+    /// Writes what a call wrote, all of it or nothing.
+    fn apply<'a>(&'a self, connector: &'a str, writes: &'a KvWrites) -> KvFuture<'a, ()>;
 }
 
 /// Checks the limits every [`KvStore`] shares.
@@ -49,6 +99,40 @@ pub fn check(key: &str, value: Option<&[u8]>) -> Result<(), KvError> {
         Some(value) if value.len() > MAX_VALUE_BYTES => Err(KvError::TooLarge(value.len())),
         _ => Ok(()),
     }
+}
+
+/// Whether `writes` keep `connector` within `quota`, given what it holds (`usage`) and the
+/// stored sizes of the keys written (`existing`).
+pub fn within_quota(
+    quota: KvQuota,
+    usage: KvUsage,
+    existing: &HashMap<String, u64>,
+    writes: &KvWrites,
+) -> Result<(), KvError> {
+    let (mut keys, mut bytes) = (usage.keys as i128, usage.bytes as i128);
+    for (key, value) in &writes.0 {
+        if let Some(old) = existing.get(key) {
+            keys -= 1;
+            bytes -= i128::from(*old);
+        }
+        if let Some(value) = value {
+            keys += 1;
+            bytes += (key.len() + value.len()) as i128;
+        }
+    }
+    if keys > i128::from(quota.max_keys) {
+        return Err(KvError::Quota(format!(
+            "{keys} entries, above the connector's limit of {} (kv_max_keys)",
+            quota.max_keys
+        )));
+    }
+    if bytes > i128::from(quota.max_bytes) {
+        return Err(KvError::Quota(format!(
+            "{bytes} bytes, above the connector's limit of {} (kv_max_bytes)",
+            quota.max_bytes
+        )));
+    }
+    Ok(())
 }
 
 /// State in memory, lost when the process ends.
@@ -77,18 +161,40 @@ impl KvStore for MemoryKv {
         })
     }
 
-    fn set<'a>(&'a self, connector: &'a str, key: &'a str, value: Vec<u8>) -> KvFuture<'a, ()> {
+    fn usage<'a>(
+        &'a self,
+        connector: &'a str,
+        keys: &'a [String],
+    ) -> KvFuture<'a, (KvUsage, HashMap<String, u64>)> {
         Box::pin(async move {
-            check(key, Some(&value))?;
-            self.entries().insert((connector.to_string(), key.to_string()), value);
-            Ok(())
+            let entries = self.entries();
+            let mut usage = KvUsage::default();
+            let mut existing = HashMap::new();
+            for ((owner, key), value) in entries.iter() {
+                if owner != connector {
+                    continue;
+                }
+                let size = (key.len() + value.len()) as u64;
+                usage.keys += 1;
+                usage.bytes += size;
+                if keys.contains(key) {
+                    existing.insert(key.clone(), size);
+                }
+            }
+            Ok((usage, existing))
         })
     }
 
-    fn delete<'a>(&'a self, connector: &'a str, key: &'a str) -> KvFuture<'a, ()> {
+    fn apply<'a>(&'a self, connector: &'a str, writes: &'a KvWrites) -> KvFuture<'a, ()> {
         Box::pin(async move {
-            check(key, None)?;
-            self.entries().remove(&(connector.to_string(), key.to_string()));
+            let mut entries = self.entries();
+            for (key, value) in &writes.0 {
+                let id = (connector.to_string(), key.clone());
+                match value {
+                    Some(value) => entries.insert(id, value.clone()),
+                    None => entries.remove(&id),
+                };
+            }
             Ok(())
         })
     }
@@ -98,22 +204,42 @@ impl KvStore for MemoryKv {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn connectors_do_not_see_each_other() {
-        let kv = MemoryKv::new();
-        kv.set("a", "cursor", b"1".to_vec()).await.unwrap();
-        assert_eq!(kv.get("a", "cursor").await.unwrap(), Some(b"1".to_vec()));
-        assert_eq!(kv.get("b", "cursor").await.unwrap(), None);
-        kv.delete("a", "cursor").await.unwrap();
-        kv.delete("a", "cursor").await.unwrap();
-        assert_eq!(kv.get("a", "cursor").await.unwrap(), None);
+    fn writes(list: &[(&str, Option<&[u8]>)]) -> KvWrites {
+        KvWrites(list.iter().map(|(k, v)| (k.to_string(), v.map(<[u8]>::to_vec))).collect())
     }
 
     #[tokio::test]
-    async fn limits_are_enforced() {
+    async fn connectors_do_not_see_each_other() {
         let kv = MemoryKv::new();
-        assert_eq!(kv.get("a", "").await, Err(KvError::BadKey(0)));
+        kv.apply("a", &writes(&[("cursor", Some(b"1"))])).await.unwrap();
+        assert_eq!(kv.get("a", "cursor").await.unwrap(), Some(b"1".to_vec()));
+        assert_eq!(kv.get("b", "cursor").await.unwrap(), None);
+        kv.apply("a", &writes(&[("cursor", None)])).await.unwrap();
+        kv.apply("a", &writes(&[("cursor", None)])).await.unwrap();
+        assert_eq!(kv.get("a", "cursor").await.unwrap(), None);
+    }
+
+    #[test]
+    fn limits_are_enforced() {
+        assert_eq!(check("", None), Err(KvError::BadKey(0)));
         let big = vec![0; MAX_VALUE_BYTES + 1];
-        assert_eq!(kv.set("a", "k", big).await, Err(KvError::TooLarge(MAX_VALUE_BYTES + 1)));
+        assert_eq!(check("k", Some(&big)), Err(KvError::TooLarge(MAX_VALUE_BYTES + 1)));
+    }
+
+    #[test]
+    fn quotas_count_what_a_call_replaces_once() {
+        let quota = KvQuota { max_keys: 2, max_bytes: 100 };
+        let usage = KvUsage { keys: 2, bytes: 60 };
+        let existing = HashMap::from([("a".to_string(), 30u64)]);
+        // Replacing an entry keeps the count.
+        assert!(within_quota(quota, usage, &existing, &writes(&[("a", Some(&[0; 39]))])).is_ok());
+        // A third entry is one too many.
+        let error = within_quota(quota, usage, &existing, &writes(&[("c", Some(b"1"))]));
+        assert!(matches!(error, Err(KvError::Quota(m)) if m.contains("kv_max_keys")));
+        // Deleting one makes room.
+        let ok = within_quota(quota, usage, &existing, &writes(&[("a", None), ("c", Some(b"1"))]));
+        assert!(ok.is_ok());
+        let error = within_quota(quota, usage, &existing, &writes(&[("a", Some(&[0; 80]))]));
+        assert!(matches!(error, Err(KvError::Quota(m)) if m.contains("kv_max_bytes")));
     }
 }

@@ -47,6 +47,24 @@ pub fn validate(manifest: &Manifest) -> Vec<String> {
             ));
         }
     }
+    for namespace in &manifest.namespaces {
+        let own_wildcard = namespace.strip_suffix(":*").is_some_and(|prefix| prefix == id);
+        let valid = namespace.split_once(':').is_some_and(|(issuer, kind)| {
+            let part = |p: &str| {
+                !p.is_empty()
+                    && p.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                    })
+            };
+            part(issuer) && part(kind)
+        });
+        if !(valid || own_wildcard) {
+            problems.push(format!(
+                "namespace `{namespace}` is not valid; expected `issuer:kind` in lower case \
+                 letters, digits, `-` or `_`, e.g. `telegram:user`"
+            ));
+        }
+    }
     let caps = manifest.capabilities;
     if !(caps.webhook || caps.poll || caps.send) {
         problems.push("no capabilities; expected at least one of webhook, poll, send".into());
@@ -66,6 +84,7 @@ mod tests {
             display_name: "Telegram".into(),
             channels: vec!["telegram".into()],
             capabilities: Capabilities { webhook: true, poll: false, send: true, geocode: false },
+            namespaces: vec!["telegram:user".into()],
         }
     }
 
@@ -81,10 +100,13 @@ mod tests {
         bad.display_name = " ".into();
         bad.channels.clear();
         bad.capabilities = Capabilities::default();
+        bad.namespaces = vec!["Telegram User".into(), "telegram".into(), "other:*".into()];
         let problems = validate(&bad);
-        assert_eq!(problems.len(), 5, "{problems:#?}");
+        assert_eq!(problems.len(), 8, "{problems:#?}");
         assert!(problems[0].contains("`Bad Id!`"));
         assert!(problems[1].contains("`one`"));
-        assert!(problems[4].contains("capabilities"));
+        assert!(problems[4].contains("`Telegram User`"));
+        assert!(problems[6].contains("`other:*`"));
+        assert!(problems[7].contains("capabilities"));
     }
 }

@@ -29,7 +29,7 @@ pub use allowed_hosts::{AllowedHost, AllowedHostError};
 pub use cache::{ComponentCache, Origin};
 pub use connector::LoadedConnector;
 pub use error::{CallError, LoadError};
-pub use kv::{KvError, KvStore, MemoryKv};
+pub use kv::{KvError, KvQuota, KvStore, KvUsage, KvWrites, MemoryKv};
 pub use manifest::validate as validate_manifest;
 
 use state::HostState;
@@ -76,6 +76,13 @@ impl Default for RuntimeConfig {
     }
 }
 
+/// Default log bytes of one call: a panic message, some debugging output, the same bound as a
+/// call's stdout and stderr.
+pub const DEFAULT_LOG_BYTES_PER_CALL: usize = 64 << 10;
+/// Default log bytes of one connector per minute, across its calls: enough to debug, too little
+/// to fill a disk.
+pub const DEFAULT_LOG_BYTES_PER_MINUTE: usize = 1 << 20;
+
 /// Resource limits of one connector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -83,11 +90,23 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Wall-clock deadline of one call, outbound HTTP included.
     pub deadline: Duration,
+    /// Its key-value state: entries and bytes.
+    pub kv: KvQuota,
+    /// Bytes a call may write to the log through the `log` import.
+    pub log_bytes_per_call: usize,
+    /// Bytes the connector may log per minute, all calls together.
+    pub log_bytes_per_minute: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_bytes: DEFAULT_MEMORY_LIMIT, deadline: DEFAULT_DEADLINE }
+        Limits {
+            memory_bytes: DEFAULT_MEMORY_LIMIT,
+            deadline: DEFAULT_DEADLINE,
+            kv: KvQuota::default(),
+            log_bytes_per_call: DEFAULT_LOG_BYTES_PER_CALL,
+            log_bytes_per_minute: DEFAULT_LOG_BYTES_PER_MINUTE,
+        }
     }
 }
 

@@ -2,8 +2,9 @@
 //! outbound HTTP filtered by `allowed_hosts`, the memory limiter, and the host imports (log,
 //! config, key-value state).
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime::{ResourceLimiter, StoreContextMut, UpdateDeadline};
@@ -13,8 +14,8 @@ use wasmtime_wasi_http::{
     RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView,
 };
 
-use super::bindings::{v0_1_0, v0_2_0};
-use super::kv::KvStore;
+use super::bindings::{v0_1_0, v0_2_0, v0_3_0};
+use super::kv::{self, KvError, KvStore, KvUsage, KvWrites};
 use super::{AllowedHost, ConnectorSettings};
 
 /// How much of a call's stdout and stderr is kept for the log: enough for a panic message and
@@ -26,6 +27,49 @@ pub(crate) struct Shared {
     pub id: String,
     pub settings: ConnectorSettings,
     pub kv: Arc<dyn KvStore>,
+    /// Log bytes written in the current minute, across calls.
+    pub log_window: Mutex<LogWindow>,
+}
+
+impl Shared {
+    pub fn new(id: String, settings: ConnectorSettings, kv: Arc<dyn KvStore>) -> Self {
+        Shared { id, settings, kv, log_window: Mutex::new(LogWindow::default()) }
+    }
+}
+
+/// The log bytes of one connector in the current minute.
+#[derive(Debug, Default)]
+pub(crate) struct LogWindow {
+    started: Option<Instant>,
+    bytes: usize,
+    dropped: u64,
+}
+
+/// The wall clock a connector reads: real time, or — for the replay of a request kept earlier —
+/// the time the request was first received, running on from there.
+struct CallClock {
+    base: Duration,
+    started: Instant,
+}
+
+impl wasmtime_wasi::HostWallClock for CallClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(1)
+    }
+
+    fn now(&self) -> Duration {
+        self.base + self.started.elapsed()
+    }
+}
+
+/// What one call wrote to its key-value state so far, and what its quota check learned.
+#[derive(Default)]
+pub(crate) struct CallKv {
+    pub writes: KvWrites,
+    /// The connector's stored usage, read once per call.
+    usage: Option<KvUsage>,
+    /// Stored sizes of the keys this call wrote.
+    existing: HashMap<String, u64>,
 }
 
 /// The data of one call's store.
@@ -41,15 +85,29 @@ pub(crate) struct HostState {
     pub started: Instant,
     pub deadline: Duration,
     pub deadline_hit: bool,
+    pub kv: CallKv,
+    /// Log bytes this call wrote.
+    log_bytes: usize,
 }
 
 impl HostState {
-    pub fn new(shared: Arc<Shared>) -> Self {
+    /// The state of one call; `clock_from` (ms since the epoch) starts the connector's wall
+    /// clock at that time instead of now (the replay of a request received then).
+    pub fn new(shared: Arc<Shared>, clock_from: Option<i64>) -> Self {
         let stdout = MemoryOutputPipe::new(STDIO_CAPACITY);
         let stderr = MemoryOutputPipe::new(STDIO_CAPACITY);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let base = match clock_from {
+            Some(ms) if ms > 0 => Duration::from_millis(ms as u64).min(now),
+            _ => now,
+        };
         // No preopened directories, no environment, no arguments, no stdin, no sockets: the
         // only ways out are the host imports and `wasi:http`, which the hooks filter.
-        let wasi = WasiCtxBuilder::new().stdout(stdout.clone()).stderr(stderr.clone()).build();
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .wall_clock(CallClock { base, started: Instant::now() })
+            .build();
         let limits = shared.settings.limits;
         HostState {
             wasi,
@@ -66,7 +124,92 @@ impl HostState {
             started: Instant::now(),
             deadline: limits.deadline,
             deadline_hit: false,
+            kv: CallKv::default(),
+            log_bytes: 0,
         }
+    }
+
+    /// Writes a guest's log line unless a quota is used up (bytes per call, bytes per minute
+    /// across calls); the first line dropped in a minute is replaced by one notice.
+    fn log(&mut self, level: tracing::Level, message: &str) -> Result<(), String> {
+        let connector = self.shared.id.as_str();
+        let limits = self.shared.settings.limits;
+        let size = message.len();
+        if self.log_bytes + size > limits.log_bytes_per_call {
+            return Err(format!(
+                "log quota exceeded: this call wrote {} bytes, the limit is {} per call",
+                self.log_bytes, limits.log_bytes_per_call
+            ));
+        }
+        {
+            let mut window = self.shared.log_window.lock().unwrap_or_else(|e| e.into_inner());
+            if window.started.is_none_or(|s| s.elapsed() >= Duration::from_secs(60)) {
+                if window.dropped > 0 {
+                    tracing::warn!(
+                        connector,
+                        dropped = window.dropped,
+                        "connector log lines were dropped over its per-minute quota"
+                    );
+                }
+                *window = LogWindow { started: Some(Instant::now()), bytes: 0, dropped: 0 };
+            }
+            if window.bytes + size > limits.log_bytes_per_minute {
+                window.dropped += 1;
+                return Err(format!(
+                    "log quota exceeded: {} bytes this minute, the limit is {} per minute",
+                    window.bytes, limits.log_bytes_per_minute
+                ));
+            }
+            window.bytes += size;
+        }
+        self.log_bytes += size;
+        match level {
+            tracing::Level::TRACE => tracing::trace!(connector, "{message}"),
+            tracing::Level::DEBUG => tracing::debug!(connector, "{message}"),
+            tracing::Level::INFO => tracing::info!(connector, "{message}"),
+            tracing::Level::WARN => tracing::warn!(connector, "{message}"),
+            tracing::Level::ERROR => tracing::error!(connector, "{message}"),
+        }
+        Ok(())
+    }
+
+    /// Reads a key: this call's own write first, then the store.
+    async fn kv_get(&mut self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
+        kv::check(key, None)?;
+        if let Some(written) = self.kv.writes.0.get(key) {
+            return Ok(written.clone());
+        }
+        let shared = &self.shared;
+        shared.kv.get(&shared.id, key).await
+    }
+
+    /// Records a write (`None` deletes) for the call's outcome, within the connector's quota.
+    async fn kv_write(&mut self, key: String, value: Option<Vec<u8>>) -> Result<(), KvError> {
+        kv::check(&key, value.as_deref())?;
+        let shared = self.shared.clone();
+        if self.kv.usage.is_none() || !self.kv.existing.contains_key(&key) {
+            let (usage, existing) = shared.kv.usage(&shared.id, std::slice::from_ref(&key)).await?;
+            self.kv.usage = Some(usage);
+            self.kv.existing.insert(key.clone(), existing.get(&key).copied().unwrap_or(0));
+        }
+        let mut after = self.kv.writes.clone();
+        after.0.insert(key.clone(), value);
+        // Keys the store does not hold were recorded with size 0: they are new.
+        let existing: HashMap<String, u64> = self
+            .kv
+            .existing
+            .iter()
+            .filter(|(_, size)| **size > 0)
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        kv::within_quota(
+            shared.settings.limits.kv,
+            self.kv.usage.unwrap_or_default(),
+            &existing,
+            &after,
+        )?;
+        self.kv.writes = after;
+        Ok(())
     }
 }
 
@@ -88,7 +231,8 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
     // Every contract version the host accepts: the interfaces are versioned, so they coexist.
     v0_1_0::add_host_to_linker(linker)?;
-    v0_2_0::add_host_to_linker(linker)
+    v0_2_0::add_host_to_linker(linker)?;
+    v0_3_0::add_host_to_linker(linker)
 }
 
 /// Called at every epoch tick while the guest runs: past the deadline the call traps;
@@ -199,8 +343,8 @@ impl WasiHttpHooks for OutboundHooks {
     }
 }
 
-/// The contract's host imports, the same in every version.
-macro_rules! host_imports {
+/// The contract's host imports of 0.1.0 and 0.2.0, whose errors are strings.
+macro_rules! string_error_imports {
     ($version:ident) => {
         impl $version::TypesHost for HostState {}
 
@@ -210,14 +354,8 @@ macro_rules! host_imports {
                 level: $version::LogLevel,
                 message: String,
             ) -> wasmtime::Result<()> {
-                let connector = self.shared.id.as_str();
-                match level {
-                    $version::LogLevel::Trace => tracing::trace!(connector, "{message}"),
-                    $version::LogLevel::Debug => tracing::debug!(connector, "{message}"),
-                    $version::LogLevel::Info => tracing::info!(connector, "{message}"),
-                    $version::LogLevel::Warn => tracing::warn!(connector, "{message}"),
-                    $version::LogLevel::Error => tracing::error!(connector, "{message}"),
-                }
+                // These contracts cannot hear about a quota: the line is dropped.
+                let _ = HostState::log(self, log_level!($version, level), &message);
                 Ok(())
             }
 
@@ -229,8 +367,7 @@ macro_rules! host_imports {
                 &mut self,
                 key: String,
             ) -> wasmtime::Result<Result<Option<Vec<u8>>, String>> {
-                let shared = &self.shared;
-                Ok(shared.kv.get(&shared.id, &key).await.map_err(|e| e.to_string()))
+                Ok(HostState::kv_get(self, &key).await.map_err(|e| e.to_string()))
             }
 
             async fn kv_set(
@@ -238,17 +375,72 @@ macro_rules! host_imports {
                 key: String,
                 value: Vec<u8>,
             ) -> wasmtime::Result<Result<(), String>> {
-                let shared = &self.shared;
-                Ok(shared.kv.set(&shared.id, &key, value).await.map_err(|e| e.to_string()))
+                Ok(self.kv_write(key, Some(value)).await.map_err(|e| e.to_string()))
             }
 
             async fn kv_delete(&mut self, key: String) -> wasmtime::Result<Result<(), String>> {
-                let shared = &self.shared;
-                Ok(shared.kv.delete(&shared.id, &key).await.map_err(|e| e.to_string()))
+                Ok(self.kv_write(key, None).await.map_err(|e| e.to_string()))
             }
         }
     };
 }
 
-host_imports!(v0_1_0);
-host_imports!(v0_2_0);
+macro_rules! log_level {
+    ($version:ident, $level:expr) => {
+        match $level {
+            $version::LogLevel::Trace => tracing::Level::TRACE,
+            $version::LogLevel::Debug => tracing::Level::DEBUG,
+            $version::LogLevel::Info => tracing::Level::INFO,
+            $version::LogLevel::Warn => tracing::Level::WARN,
+            $version::LogLevel::Error => tracing::Level::ERROR,
+        }
+    };
+}
+
+string_error_imports!(v0_1_0);
+string_error_imports!(v0_2_0);
+
+fn host_error(error: KvError) -> v0_3_0::HostError {
+    match error {
+        KvError::BadKey(_) => v0_3_0::HostError::InvalidKey(error.to_string()),
+        KvError::TooLarge(_) => v0_3_0::HostError::TooLarge(error.to_string()),
+        KvError::Quota(_) => v0_3_0::HostError::QuotaExceeded(error.to_string()),
+        KvError::Unavailable(_) => v0_3_0::HostError::Unavailable(error.to_string()),
+    }
+}
+
+impl v0_3_0::TypesHost for HostState {}
+
+impl v0_3_0::Host for HostState {
+    async fn log(
+        &mut self,
+        level: v0_3_0::LogLevel,
+        message: String,
+    ) -> wasmtime::Result<Result<(), v0_3_0::HostError>> {
+        Ok(HostState::log(self, log_level!(v0_3_0, level), &message)
+            .map_err(v0_3_0::HostError::QuotaExceeded))
+    }
+
+    async fn config(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        Ok(self.shared.settings.config.get(&key).cloned())
+    }
+
+    async fn kv_get(
+        &mut self,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, v0_3_0::HostError>> {
+        Ok(HostState::kv_get(self, &key).await.map_err(host_error))
+    }
+
+    async fn kv_set(
+        &mut self,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), v0_3_0::HostError>> {
+        Ok(self.kv_write(key, Some(value)).await.map_err(host_error))
+    }
+
+    async fn kv_delete(&mut self, key: String) -> wasmtime::Result<Result<(), v0_3_0::HostError>> {
+        Ok(self.kv_write(key, None).await.map_err(host_error))
+    }
+}

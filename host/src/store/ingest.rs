@@ -670,7 +670,7 @@ impl Store {
         let mut matchable: Vec<Normalized> = Vec::new();
         let mut unmatchable = Vec::new();
         for identifier in &contact.identifiers {
-            match self.normalizer.normalize(identifier) {
+            match self.normalizer.normalize(&identifier.identifier) {
                 Ok(n) if !matchable.iter().any(|m| m.kind == n.kind && m.value == n.value) => {
                     matchable.push(n)
                 }

@@ -5,7 +5,9 @@ use serde::Serialize;
 use sqlx::{Any, Transaction};
 
 use super::{Store, StoreError, now_millis, write_tx};
-use crate::runtime::kv::{self, KvError, KvFuture, KvStore};
+use std::collections::HashMap;
+
+use crate::runtime::kv::{self, KvError, KvFuture, KvStore, KvUsage, KvWrites};
 
 /// A request a connector failed on, kept for replay.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -207,36 +209,63 @@ impl KvStore for Store {
         })
     }
 
-    fn set<'a>(&'a self, connector: &'a str, key: &'a str, value: Vec<u8>) -> KvFuture<'a, ()> {
+    fn usage<'a>(
+        &'a self,
+        connector: &'a str,
+        keys: &'a [String],
+    ) -> KvFuture<'a, (KvUsage, HashMap<String, u64>)> {
         Box::pin(async move {
-            kv::check(key, Some(&value))?;
-            write_tx!(self, |tx| {
-                sqlx::query(
-                    "INSERT INTO connector_kv (connector_id, key, value, updated_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (connector_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            let (count, bytes): (i64, Option<i64>) = sqlx::query_as(
+                "SELECT COUNT(*), CAST(SUM(LENGTH(key) + LENGTH(value)) AS BIGINT) FROM connector_kv \
+                 WHERE connector_id = $1",
+            )
+            .bind(connector)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(unavailable)?;
+            let mut existing = HashMap::new();
+            for key in keys {
+                let row: Option<(i64,)> = sqlx::query_as(
+                    "SELECT CAST(LENGTH(key) + LENGTH(value) AS BIGINT) FROM connector_kv \
+                     WHERE connector_id = $1 AND key = $2",
                 )
                 .bind(connector)
                 .bind(key)
-                .bind(value.clone())
-                .bind(now_millis())
-                .execute(&mut **tx)
-                .await?;
-                Ok(())
-            })
-            .map_err(|e| KvError::Unavailable(e.to_string()))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(unavailable)?;
+                if let Some((size,)) = row {
+                    existing.insert(key.clone(), size as u64);
+                }
+            }
+            let usage = KvUsage { keys: count as u64, bytes: bytes.unwrap_or(0) as u64 };
+            Ok((usage, existing))
         })
     }
 
-    fn delete<'a>(&'a self, connector: &'a str, key: &'a str) -> KvFuture<'a, ()> {
+    fn apply<'a>(&'a self, connector: &'a str, writes: &'a KvWrites) -> KvFuture<'a, ()> {
         Box::pin(async move {
-            kv::check(key, None)?;
-            sqlx::query("DELETE FROM connector_kv WHERE connector_id = $1 AND key = $2")
-                .bind(connector)
-                .bind(key)
-                .execute(&self.pool)
-                .await
-                .map_err(unavailable)?;
-            Ok(())
+            write_tx!(self, |tx| {
+                for (key, value) in &writes.0 {
+                    match value {
+                        Some(value) => sqlx::query(
+                            "INSERT INTO connector_kv (connector_id, key, value, updated_at) VALUES ($1, $2, $3, $4) \
+                             ON CONFLICT (connector_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                        )
+                        .bind(connector)
+                        .bind(key)
+                        .bind(value.clone())
+                        .bind(now_millis()),
+                        None => sqlx::query("DELETE FROM connector_kv WHERE connector_id = $1 AND key = $2")
+                            .bind(connector)
+                            .bind(key),
+                    }
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                Ok(())
+            })
+            .map_err(|e| KvError::Unavailable(e.to_string()))
         })
     }
 }

@@ -103,7 +103,7 @@ fn timestamp(value: &str) -> Result<i64, ConnectorError> {
 
 impl Connector for AfterShip {
     fn manifest() -> Manifest {
-        Manifest::new("aftership", "0.1.0", "AfterShip").channel("shipping").webhook()
+        Manifest::new("aftership", "0.2.0", "AfterShip").channel("shipping").webhook()
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {

@@ -70,7 +70,7 @@ fn status(value: &str) -> Option<ShipmentStatus> {
 
 impl Connector for EasyPost {
     fn manifest() -> Manifest {
-        Manifest::new("easypost", "0.1.0", "EasyPost").channel("shipping").webhook()
+        Manifest::new("easypost", "0.2.0", "EasyPost").channel("shipping").webhook()
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {

@@ -89,11 +89,14 @@ impl Mail {
             .cloned()
             .or_else(|| self.in_reply_to.clone())
             .unwrap_or_else(|| provider_id.clone());
-        let mut contact =
-            Contact::new().email(&self.from_address).name(self.from_name.as_deref().unwrap_or(""));
+        // The sender's address is where the provider received the message from: a reply goes
+        // back to whoever owns it. A phone in the signature is only what the text says.
+        let mut contact = Contact::new()
+            .verified_email(&self.from_address)
+            .name(self.from_name.as_deref().unwrap_or(""));
         if self.automatic.is_none() {
             for phone in signature_phones(self.text.as_deref().unwrap_or("")) {
-                contact = contact.phone(&phone).attr("phone_source", "e-mail signature");
+                contact = contact.mentioned_phone(&phone).attr("phone_source", "e-mail signature");
             }
         }
         let mut event = Interaction::message("email", &provider_id, contact).thread(&thread);
@@ -374,7 +377,7 @@ fn postmark(request: &HttpRequest) -> Result<Vec<Event>, ConnectorError> {
 
 impl Connector for Email {
     fn manifest() -> Manifest {
-        Manifest::new("email", "0.1.0", "E-mail").channel("email").webhook().send()
+        Manifest::new("email", "0.2.0", "E-mail").channel("email").webhook().send()
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
@@ -402,16 +405,9 @@ impl Connector for Email {
         let domain = require_config("domain")?;
         let from = require_config("from")?;
         let base = config("api_base").unwrap_or_else(|| "https://api.mailgun.net".into());
-        let to = message
-            .to
-            .iter()
-            .find_map(|identifier| match identifier {
-                Identifier::Email(address) => Some(address.clone()),
-                _ => None,
-            })
-            .ok_or_else(|| {
-                ConnectorError::BadRequest("the customer has no e-mail address".into())
-            })?;
+        let to = message.emails().next().map(str::to_string).ok_or_else(|| {
+            ConnectorError::BadRequest("the customer has no e-mail address".into())
+        })?;
         let subject = message.subject.clone().unwrap_or_else(|| "Re: your message".into());
         let mut fields =
             vec![("from", from), ("to", to), ("subject", subject), ("text", message.text.clone())];

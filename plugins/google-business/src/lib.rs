@@ -43,6 +43,9 @@ use switchboard_sdk::prelude::*;
 use switchboard_sdk::signature::{secrets_equal, sha256_hex};
 use switchboard_sdk::time;
 
+/// Google reviewers, as Google shows them.
+const REVIEWER: &str = "google:reviewer";
+
 struct GoogleBusiness;
 
 const API_BASE: &str = "https://mybusiness.googleapis.com";
@@ -235,7 +238,7 @@ fn review_event(review: Review, location: Option<&str>) -> Result<Interaction, C
         }
         _ => format!("review-{review_id}"),
     };
-    let mut contact = Contact::new().external("google:reviewer", &reviewer_id);
+    let mut contact = Contact::new().external(REVIEWER, &reviewer_id);
     if let Some(name) = reviewer
         .and_then(|r| r.display_name.as_deref())
         .filter(|_| !reviewer.is_some_and(|r| r.is_anonymous))
@@ -307,8 +310,11 @@ fn notification(request: &HttpRequest) -> Result<Vec<Event>, ConnectorError> {
 
 fn lead(request: &HttpRequest) -> Result<Vec<Event>, ConnectorError> {
     let lead: Lead = request.json()?;
+    // A call's number is the caller's line as the phone network gave it; a message form's
+    // fields are whatever the visitor typed.
+    let phone = if lead.kind == "call" { Provenance::Verified } else { Provenance::Declared };
     let contact = Contact::new()
-        .phone(lead.phone.as_deref().unwrap_or(""))
+        .phone_with(lead.phone.as_deref().unwrap_or(""), PhoneFormat::AsWritten, phone)
         .email(lead.email.as_deref().unwrap_or(""))
         .name(lead.name.as_deref().unwrap_or(""));
     if contact.identifiers.is_empty() {
@@ -343,8 +349,9 @@ fn lead(request: &HttpRequest) -> Result<Vec<Event>, ConnectorError> {
 
 impl Connector for GoogleBusiness {
     fn manifest() -> Manifest {
-        Manifest::new("google-business", "0.2.0", "Google Business Profile")
+        Manifest::new("google-business", "0.3.0", "Google Business Profile")
             .channel("maps")
+            .namespace(REVIEWER)
             .webhook()
             .geocode()
     }

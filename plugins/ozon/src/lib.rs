@@ -19,6 +19,9 @@ use switchboard_sdk::http;
 use switchboard_sdk::prelude::*;
 use switchboard_sdk::time;
 
+/// Ozon's buyer id namespace.
+const BUYER: &str = "ozon:buyer";
+
 struct Ozon;
 
 const API_BASE: &str = "https://api-seller.ozon.ru";
@@ -113,19 +116,15 @@ fn order(posting: &Posting, seen_until: i64) -> Result<Option<Order>, ConnectorE
     let mut contact = Contact::new();
     if let Some(customer) = &posting.customer {
         if let Some(id) = customer.customer_id.filter(|id| *id != 0) {
-            contact = contact.external("ozon:buyer", &id.to_string());
+            contact = contact.external(BUYER, &id.to_string());
         }
         contact = contact
             .email(customer.customer_email.as_deref().unwrap_or(""))
             .phone(customer.phone.as_deref().unwrap_or(""))
             .name(customer.name.as_deref().unwrap_or(""));
     }
-    if let Some(addressee) = &posting.addressee {
-        contact = contact.phone(addressee.phone.as_deref().unwrap_or(""));
-        if contact.display_name.is_none() {
-            contact = contact.name(addressee.name.as_deref().unwrap_or(""));
-        }
-    }
+    // The addressee is whoever receives the parcel (a gift's recipient, say): their name and
+    // phone belong to the delivery address, not to the buyer.
     if contact.identifiers.is_empty() {
         return Ok(None);
     }
@@ -186,15 +185,22 @@ fn order(posting: &Posting, seen_until: i64) -> Result<Option<Order>, ConnectorE
         event = event.attr("delivery_method", method);
     }
     if let Some(address) = posting.customer.as_ref().and_then(|c| c.address.as_ref()) {
+        let addressee = posting.addressee.as_ref();
+        let customer = posting.customer.as_ref();
         event = event.deliver_to(Address {
-            name: posting.customer.as_ref().and_then(|c| c.name.clone()),
+            name: addressee
+                .and_then(|a| a.name.clone())
+                .or_else(|| customer.and_then(|c| c.name.clone())),
             line1: address.address_tail.clone(),
             line2: None,
             city: address.city.clone(),
             region: address.region.clone(),
             postal_code: address.zip_code.clone(),
             country: address.country.as_deref().map(country_code),
-            phone: posting.customer.as_ref().and_then(|c| c.phone.clone()),
+            phone: addressee
+                .and_then(|a| a.phone.clone())
+                .or_else(|| customer.and_then(|c| c.phone.clone())),
+            email: None,
         });
     }
     Ok(Some(event))
@@ -240,7 +246,7 @@ fn list(from: i64, to: i64, offset: u32, limit: u32) -> Result<ListResult, Conne
 
 impl Connector for Ozon {
     fn manifest() -> Manifest {
-        Manifest::new("ozon", "0.1.0", "Ozon").channel("marketplace").poll()
+        Manifest::new("ozon", "0.2.0", "Ozon").channel("marketplace").namespace(BUYER).poll()
     }
 
     fn poll(cursor: Option<String>) -> Result<PollOutcome, ConnectorError> {

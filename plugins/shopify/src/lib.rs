@@ -83,7 +83,6 @@ struct Customer {
     last_name: Option<String>,
     updated_at: Option<String>,
     created_at: Option<String>,
-    default_address: Option<ShopifyAddress>,
     email_marketing_consent: Option<MarketingConsent>,
     sms_marketing_consent: Option<MarketingConsent>,
     tags: Option<String>,
@@ -131,18 +130,20 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
+/// Shopify's customer id namespace.
+const CUSTOMER: &str = "shopify:customer";
+
+/// The customer as they gave themselves at checkout or in their account: their own e-mail and
+/// phone, declared. An address's phone is whoever is at that address, so it stays there.
 fn customer_contact(customer: &Customer) -> Contact {
     let mut contact = Contact::new()
-        .external("shopify:customer", &customer.id.to_string())
+        .external(CUSTOMER, &customer.id.to_string())
         .email(customer.email.as_deref().unwrap_or(""))
         .phone(customer.phone.as_deref().unwrap_or(""))
         .names(
             customer.first_name.as_deref().unwrap_or(""),
             customer.last_name.as_deref().unwrap_or(""),
         );
-    if let Some(phone) = customer.default_address.as_ref().and_then(|a| non_empty(&a.phone)) {
-        contact = contact.phone(phone);
-    }
     if let Some(tags) = non_empty(&customer.tags) {
         contact = contact.attr("shopify_tags", tags);
     }
@@ -180,6 +181,7 @@ fn address(a: &ShopifyAddress) -> Address {
         postal_code: non_empty(&a.zip).map(str::to_string),
         country: non_empty(&a.country_code).map(|c| c.to_ascii_uppercase()),
         phone: non_empty(&a.phone).map(str::to_string),
+        email: None,
     }
 }
 
@@ -189,19 +191,11 @@ fn order_event(order: &ShopifyOrder, shop: Option<&str>) -> Result<Option<Order>
         Some(customer) => customer_contact(customer),
         None => Contact::new(),
     };
+    // The buyer's own contact fields. The shipping and billing addresses' phones are the
+    // recipient's and the payer's (a gift's recipient is someone else): they stay on the order.
     contact = contact
         .email(non_empty(&order.email).or(non_empty(&order.contact_email)).unwrap_or(""))
         .phone(order.phone.as_deref().unwrap_or(""));
-    if !contact.identifiers.iter().any(|i| matches!(i, Identifier::Phone(_))) {
-        // Checkout often asks for the phone only with the address.
-        let address_phone = [&order.shipping_address, &order.billing_address]
-            .into_iter()
-            .flatten()
-            .find_map(|a| non_empty(&a.phone));
-        if let Some(phone) = address_phone {
-            contact = contact.phone(phone);
-        }
-    }
     if let Some(locale) = non_empty(&order.customer_locale) {
         contact = contact.locale(locale);
     }
@@ -237,6 +231,9 @@ fn order_event(order: &ShopifyOrder, shop: Option<&str>) -> Result<Option<Order>
     }
     if let Some(shipping) = &order.shipping_address {
         event = event.deliver_to(address(shipping));
+    }
+    if let Some(billing) = &order.billing_address {
+        event = event.bill_to(address(billing));
     }
     for (key, value) in [
         ("financial_status", &order.financial_status),
@@ -313,7 +310,11 @@ fn api_base() -> Result<String, ConnectorError> {
 
 impl Connector for Shopify {
     fn manifest() -> Manifest {
-        Manifest::new("shopify", "0.1.0", "Shopify").channel("shop").webhook().poll()
+        Manifest::new("shopify", "0.2.0", "Shopify")
+            .channel("shop")
+            .namespace(CUSTOMER)
+            .webhook()
+            .poll()
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {

@@ -19,6 +19,9 @@ use switchboard_sdk::prelude::*;
 use switchboard_sdk::signature::verify_timestamped_request;
 use switchboard_sdk::time;
 
+/// Stripe's customer id namespace.
+const CUSTOMER: &str = "stripe:customer";
+
 struct Stripe;
 
 #[derive(Deserialize)]
@@ -53,8 +56,6 @@ struct PaymentObject {
     receipt_email: Option<String>,
     /// Checkout Session: the e-mail typed at checkout when no Customer was created.
     customer_email: Option<String>,
-    /// PaymentIntent and Charge: where it ships (name, phone).
-    shipping: Option<Details>,
     /// Charge and Checkout Session: the PaymentIntent, as an id or expanded.
     payment_intent: Option<Value>,
     #[serde(default)]
@@ -103,15 +104,15 @@ fn payment(event: &StripeEvent) -> Result<Option<Payment>, ConnectorError> {
         .or(object.receipt_email.as_deref())
         .or(object.customer_email.as_deref())
         .unwrap_or("");
-    let shipping = object.shipping.as_ref();
-    let phone =
-        details.and_then(|d| d.phone.as_deref()).or(shipping.and_then(|s| s.phone.as_deref()));
-    let name = details.and_then(|d| d.name.as_deref()).or(shipping.and_then(|s| s.name.as_deref()));
+    // The payer's own details. The shipping block names whoever receives the goods (a gift's
+    // recipient): it is not the payer and does not identify them.
+    let phone = details.and_then(|d| d.phone.as_deref());
+    let name = details.and_then(|d| d.name.as_deref());
     let mut contact =
         Contact::new().email(email).phone(phone.unwrap_or("")).name(name.unwrap_or(""));
     let customer = id_of(&object.customer);
     if let Some(customer) = &customer {
-        contact = contact.external("stripe:customer", customer);
+        contact = contact.external(CUSTOMER, customer);
     }
     let amount = match event.kind.as_str() {
         "payment_intent.succeeded" => object.amount_received.or(object.amount),
@@ -181,7 +182,7 @@ fn payment(event: &StripeEvent) -> Result<Option<Payment>, ConnectorError> {
 
 impl Connector for Stripe {
     fn manifest() -> Manifest {
-        Manifest::new("stripe", "0.1.0", "Stripe").channel("payments").webhook()
+        Manifest::new("stripe", "0.2.0", "Stripe").channel("payments").namespace(CUSTOMER).webhook()
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {

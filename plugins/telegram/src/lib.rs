@@ -122,8 +122,13 @@ fn message_events(message: &Message, edited: bool) -> Result<Vec<Event>, Connect
     if let Some(shared) = &message.contact
         && shared.user_id == Some(from.id)
     {
-        // The sender shared their own phone number: it identifies them.
-        contact = contact.phone(&shared.phone_number);
+        // The sender shared their own phone number (Telegram's button sends the account's
+        // number, in international digits without `+`): it identifies them.
+        contact = contact.phone_with(
+            &shared.phone_number,
+            PhoneFormat::International,
+            Provenance::Verified,
+        );
     }
     let provider_id = format!("{}:{}", message.chat.id, message.message_id);
     let at = time::from_unix_seconds(message.date);
@@ -189,7 +194,11 @@ fn message_events(message: &Message, edited: bool) -> Result<Vec<Event>, Connect
 
 impl Connector for Telegram {
     fn manifest() -> Manifest {
-        Manifest::new("telegram", "0.1.0", "Telegram").channel("telegram").webhook().send()
+        Manifest::new("telegram", "0.2.0", "Telegram")
+            .channel("telegram")
+            .namespace(USER)
+            .webhook()
+            .send()
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
@@ -239,12 +248,9 @@ impl Connector for Telegram {
         let token = require_config("bot_token")?;
         let base = config("api_base").unwrap_or_else(|| "https://api.telegram.org".into());
         let chat_id = message
-            .to
-            .iter()
-            .find_map(|identifier| match identifier {
-                Identifier::External(id) if id.namespace == USER => Some(id.value.clone()),
-                _ => None,
-            })
+            .external_ids(USER)
+            .next()
+            .map(str::to_string)
             .or_else(|| message.thread_id.clone())
             .ok_or_else(|| {
                 ConnectorError::BadRequest("the customer has no Telegram user id".into())

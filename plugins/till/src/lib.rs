@@ -25,6 +25,9 @@ use switchboard_sdk::prelude::*;
 use switchboard_sdk::signature::verify_switchboard_signature;
 use switchboard_sdk::time;
 
+/// The shop's loyalty card numbers.
+const LOYALTY_CARD: &str = "loyalty:card";
+
 struct Till;
 
 #[derive(Deserialize)]
@@ -84,8 +87,10 @@ fn events(sale: Sale) -> Result<Vec<Event>, ConnectorError> {
         .email(buyer.email.as_deref().unwrap_or(""))
         .name(buyer.name.as_deref().unwrap_or(""));
     if let Some(card) = buyer.loyalty_card.as_deref().filter(|c| !c.trim().is_empty()) {
-        contact = contact.external("loyalty:card", card.trim());
+        contact = contact.external(LOYALTY_CARD, card.trim());
     }
+    // The web shop's visitor id, read from the cart's QR code: the web connector owns that
+    // namespace, so the operator must let the till report it (`extra_namespaces`).
     if let Some(visitor) = buyer.web_visitor.as_deref().filter(|v| !v.trim().is_empty()) {
         contact = contact.external("web:visitor", visitor.trim());
     }
@@ -188,7 +193,10 @@ fn events(sale: Sale) -> Result<Vec<Event>, ConnectorError> {
 
 impl Connector for Till {
     fn manifest() -> Manifest {
-        Manifest::new("till", "0.1.0", "In-store till").channel("store").webhook()
+        Manifest::new("till", "0.2.0", "In-store till")
+            .channel("store")
+            .namespace(LOYALTY_CARD)
+            .webhook()
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {

@@ -100,7 +100,9 @@ fn voice(form: &Form) -> Result<WebhookOutcome, ConnectorError> {
     let mut call = Interaction::call(
         "voice",
         sid,
-        Contact::new().phone(customer).name(form.get("CallerName").unwrap_or("")),
+        Contact::new()
+            .phone_with(customer, PhoneFormat::AsWritten, provenance(outbound))
+            .name(form.get("CallerName").unwrap_or("")),
     )
     .thread(sid)
     .status(status)
@@ -142,7 +144,7 @@ fn sms(form: &Form) -> Result<WebhookOutcome, ConnectorError> {
     let status = form.get("MessageStatus").or_else(|| form.get("SmsStatus")).unwrap_or("received");
     let outbound = !matches!(status, "received" | "receiving");
     let customer = if outbound { to } else { from };
-    let contact = Contact::new().phone(customer);
+    let contact = Contact::new().phone_with(customer, PhoneFormat::AsWritten, provenance(outbound));
     let mut message =
         Interaction::message("sms", sid, contact.clone()).thread(customer).status(status);
     if outbound {
@@ -217,9 +219,15 @@ fn callback(request: &HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
     Ok(WebhookOutcome::respond(HttpResponse::json(200, &body), [event]))
 }
 
+/// Twilio vouches for the number an SMS or a call came from; the number the shop dialled or
+/// wrote to is only what the shop had on file.
+fn provenance(outbound: bool) -> Provenance {
+    if outbound { Provenance::Declared } else { Provenance::Verified }
+}
+
 impl Connector for Twilio {
     fn manifest() -> Manifest {
-        Manifest::new("twilio", "0.1.0", "Twilio voice and SMS")
+        Manifest::new("twilio", "0.2.0", "Twilio voice and SMS")
             .channel("sms")
             .channel("voice")
             .webhook()
@@ -253,14 +261,10 @@ impl Connector for Twilio {
         let token = require_config("auth_token")?;
         let from = require_config("from")?;
         let base = config("api_base").unwrap_or_else(|| "https://api.twilio.com".into());
-        let to = message
-            .to
-            .iter()
-            .find_map(|identifier| match identifier {
-                Identifier::Phone(phone) => Some(phone.clone()),
-                _ => None,
-            })
-            .ok_or_else(|| ConnectorError::BadRequest("the customer has no phone number".into()))?;
+        let to =
+            message.phones().next().map(str::to_string).ok_or_else(|| {
+                ConnectorError::BadRequest("the customer has no phone number".into())
+            })?;
         let url = format!("{}/2010-04-01/Accounts/{sid}/Messages.json", base.trim_end_matches('/'));
         let reply: Value = http::post(&url)
             .basic_auth(&sid, &token)

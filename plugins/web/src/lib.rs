@@ -26,6 +26,9 @@ use switchboard_sdk::prelude::*;
 use switchboard_sdk::signature::verify_switchboard_signature;
 use switchboard_sdk::time;
 
+/// The web shop's anonymous visitor id namespace.
+const VISITOR: &str = "web:visitor";
+
 struct Web;
 
 #[derive(Deserialize)]
@@ -128,7 +131,7 @@ fn item_line(item: &Item, currency: Option<&str>) -> Result<(String, Value), Con
 
 fn contact(event: &WebEvent) -> Contact {
     let mut contact = Contact::new()
-        .external("web:visitor", &event.visitor_id)
+        .external(VISITOR, &event.visitor_id)
         .email(event.email.as_deref().unwrap_or(""))
         .phone(event.phone.as_deref().unwrap_or(""))
         .name(event.name.as_deref().unwrap_or(""));
@@ -251,7 +254,11 @@ fn to_event(event: WebEvent) -> Result<Event, ConnectorError> {
 
 impl Connector for Web {
     fn manifest() -> Manifest {
-        Manifest::new("web", "0.1.0", "Web shop").channel("web").channel("web-chat").webhook()
+        Manifest::new("web", "0.2.0", "Web shop")
+            .channel("web")
+            .channel("web-chat")
+            .namespace(VISITOR)
+            .webhook()
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {

@@ -162,7 +162,8 @@ fn contact(phone: Option<&str>, user_id: Option<&str>, contacts: &[WaContact]) -
     let user_id = user_id.or_else(|| known.and_then(|c| c.user_id.as_deref()));
     let mut contact = Contact::new();
     if let Some(phone) = phone {
-        contact = contact.phone(&format!("+{}", phone.trim_start_matches('+')));
+        // `wa_id` is the WhatsApp account's own number, international without `+`.
+        contact = contact.phone_with(phone, PhoneFormat::International, Provenance::Verified);
     }
     if let Some(user_id) = user_id {
         contact = contact.external(USER, user_id);
@@ -280,7 +281,11 @@ fn status_event(status: &WaStatus, contacts: &[WaContact]) -> Result<Event, Conn
 
 impl Connector for WhatsApp {
     fn manifest() -> Manifest {
-        Manifest::new("whatsapp", "0.1.0", "WhatsApp").channel("whatsapp").webhook().send()
+        Manifest::new("whatsapp", "0.2.0", "WhatsApp")
+            .channel("whatsapp")
+            .namespace(USER)
+            .webhook()
+            .send()
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {
@@ -335,12 +340,9 @@ impl Connector for WhatsApp {
         let phone_number_id = require_config("phone_number_id")?;
         let base = config("api_base").unwrap_or_else(|| "https://graph.facebook.com/v21.0".into());
         let to = message
-            .to
-            .iter()
-            .find_map(|identifier| match identifier {
-                Identifier::Phone(phone) => Some(phone.trim_start_matches('+').to_string()),
-                _ => None,
-            })
+            .phones()
+            .next()
+            .map(|phone| phone.trim_start_matches('+').to_string())
             .ok_or_else(|| {
                 ConnectorError::BadRequest(
                     "the customer has no phone number to reach on WhatsApp".into(),

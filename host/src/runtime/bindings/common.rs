@@ -19,49 +19,12 @@ pub fn add_host_to_linker<T: Host + TypesHost + Send + 'static>(
     self::switchboard::connector::host::add_to_linker::<T, HasSelf<T>>(linker, |state| state)
 }
 
-impl From<wit::Identifier> for model::Identifier {
-    fn from(value: wit::Identifier) -> Self {
-        match value {
-            wit::Identifier::Email(value) => model::Identifier::Email { value },
-            wit::Identifier::Phone(value) => model::Identifier::Phone { value },
-            wit::Identifier::External(id) => {
-                model::Identifier::External { namespace: id.namespace, value: id.value }
-            }
-        }
-    }
-}
-
-impl From<model::Identifier> for wit::Identifier {
-    fn from(value: model::Identifier) -> Self {
-        match value {
-            model::Identifier::Email { value } => wit::Identifier::Email(value),
-            model::Identifier::Phone { value } => wit::Identifier::Phone(value),
-            model::Identifier::External { namespace, value } => {
-                wit::Identifier::External(wit::ExternalId { namespace, value })
-            }
-        }
-    }
-}
-
 fn attributes(list: Vec<wit::Attribute>) -> Vec<model::Attribute> {
     list.into_iter().map(|a| model::Attribute { key: a.key, value: a.value }).collect()
 }
 
 fn wit_attributes(list: Vec<model::Attribute>) -> Vec<wit::Attribute> {
     list.into_iter().map(|a| wit::Attribute { key: a.key, value: a.value }).collect()
-}
-
-impl From<wit::Contact> for model::Contact {
-    fn from(c: wit::Contact) -> Self {
-        model::Contact {
-            identifiers: c.identifiers.into_iter().map(Into::into).collect(),
-            display_name: c.display_name,
-            given_name: c.given_name,
-            family_name: c.family_name,
-            locale: c.locale,
-            attributes: attributes(c.attributes),
-        }
-    }
 }
 
 impl From<wit::Money> for model::Money {
@@ -119,47 +82,30 @@ fn interaction(i: wit::Interaction) -> model::Interaction {
     }
 }
 
-fn order(o: wit::Order) -> model::Order {
-    model::Order {
-        provider_id: o.provider_id,
-        contact: o.contact.into(),
-        number: o.number,
-        status: match o.status {
-            wit::OrderStatus::Pending => model::OrderStatus::Pending,
-            wit::OrderStatus::Paid => model::OrderStatus::Paid,
-            wit::OrderStatus::Processing => model::OrderStatus::Processing,
-            wit::OrderStatus::Shipped => model::OrderStatus::Shipped,
-            wit::OrderStatus::Delivered => model::OrderStatus::Delivered,
-            wit::OrderStatus::Completed => model::OrderStatus::Completed,
-            wit::OrderStatus::Cancelled => model::OrderStatus::Cancelled,
-            wit::OrderStatus::Refunded => model::OrderStatus::Refunded,
-            wit::OrderStatus::Returned => model::OrderStatus::Returned,
-        },
-        lines: o
-            .lines
-            .into_iter()
-            .map(|l| model::OrderLine {
-                sku: l.sku,
-                name: l.name,
-                quantity: l.quantity,
-                unit_price: l.unit_price.into(),
-            })
-            .collect(),
-        total: o.total.into(),
-        placed_at: o.placed_at,
-        updated_at: o.updated_at,
-        delivery_address: o.delivery_address.map(|a| model::Address {
-            name: a.name,
-            line1: a.line1,
-            line2: a.line2,
-            city: a.city,
-            region: a.region,
-            postal_code: a.postal_code,
-            country: a.country,
-            phone: a.phone,
-        }),
-        attributes: attributes(o.attributes),
+fn order_status(status: wit::OrderStatus) -> model::OrderStatus {
+    match status {
+        wit::OrderStatus::Pending => model::OrderStatus::Pending,
+        wit::OrderStatus::Paid => model::OrderStatus::Paid,
+        wit::OrderStatus::Processing => model::OrderStatus::Processing,
+        wit::OrderStatus::Shipped => model::OrderStatus::Shipped,
+        wit::OrderStatus::Delivered => model::OrderStatus::Delivered,
+        wit::OrderStatus::Completed => model::OrderStatus::Completed,
+        wit::OrderStatus::Cancelled => model::OrderStatus::Cancelled,
+        wit::OrderStatus::Refunded => model::OrderStatus::Refunded,
+        wit::OrderStatus::Returned => model::OrderStatus::Returned,
     }
+}
+
+fn order_lines(lines: Vec<wit::OrderLine>) -> Vec<model::OrderLine> {
+    lines
+        .into_iter()
+        .map(|l| model::OrderLine {
+            sku: l.sku,
+            name: l.name,
+            quantity: l.quantity,
+            unit_price: l.unit_price.into(),
+        })
+        .collect()
 }
 
 fn shipment(s: wit::Shipment) -> model::Shipment {
@@ -200,22 +146,6 @@ fn consent(c: wit::Consent) -> model::Consent {
 
 fn headers(list: Vec<wit::Header>) -> Vec<(String, String)> {
     list.into_iter().map(|h| (h.name, h.value)).collect()
-}
-
-impl From<model::HttpRequest> for wit::HttpRequest {
-    fn from(r: model::HttpRequest) -> Self {
-        wit::HttpRequest {
-            method: r.method,
-            url: r.url,
-            route: r.route,
-            headers: r
-                .headers
-                .into_iter()
-                .map(|(name, value)| wit::Header { name, value })
-                .collect(),
-            body: r.body,
-        }
-    }
 }
 
 impl From<guest::WebhookOutcome> for model::WebhookOutcome {

@@ -21,6 +21,7 @@ wasmtime::component::bindgen!({
 });
 
 include!("common.rs");
+include!("before_v0_3.rs");
 
 impl From<wit::Event> for model::Event {
     fn from(event: wit::Event) -> Self {
@@ -38,6 +39,9 @@ impl From<wit::Event> for model::Event {
 impl From<guest::ConnectorManifest> for model::Manifest {
     fn from(m: guest::ConnectorManifest) -> Self {
         model::Manifest {
+            // Contracts before 0.3.0 declare no namespaces: such a connector owns those
+            // named after its manifest id (`legacy:…` for a connector `legacy`).
+            namespaces: vec![format!("{}:*", m.id)],
             id: m.id,
             version: m.version,
             display_name: m.display_name,

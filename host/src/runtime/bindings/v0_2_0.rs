@@ -21,6 +21,8 @@ wasmtime::component::bindgen!({
 });
 
 include!("common.rs");
+include!("before_v0_3.rs");
+include!("since_v0_2.rs");
 
 pub use self::switchboard::connector::types::Address;
 
@@ -32,22 +34,7 @@ impl From<wit::Event> for model::Event {
             wit::Event::Order(o) => model::Event::Order(order(o)),
             wit::Event::Shipment(s) => model::Event::Shipment(shipment(s)),
             wit::Event::Consent(c) => model::Event::Consent(consent(c)),
-            wit::Event::Payment(p) => model::Event::Payment(model::Payment {
-                provider_id: p.provider_id,
-                contact: p.contact.into(),
-                order_ref: p.order_ref,
-                status: match p.status {
-                    wit::PaymentStatus::Succeeded => model::PaymentStatus::Succeeded,
-                    wit::PaymentStatus::PartiallyRefunded => {
-                        model::PaymentStatus::PartiallyRefunded
-                    }
-                    wit::PaymentStatus::Refunded => model::PaymentStatus::Refunded,
-                },
-                amount: p.amount.into(),
-                refunded_minor: p.refunded_minor,
-                occurred_at: p.occurred_at,
-                attributes: attributes(p.attributes),
-            }),
+            wit::Event::Payment(p) => model::Event::Payment(payment(p)),
         }
     }
 }
@@ -55,6 +42,9 @@ impl From<wit::Event> for model::Event {
 impl From<guest::ConnectorManifest> for model::Manifest {
     fn from(m: guest::ConnectorManifest) -> Self {
         model::Manifest {
+            // Contracts before 0.3.0 declare no namespaces: such a connector owns those
+            // named after its manifest id (`legacy:…` for a connector `legacy`).
+            namespaces: vec![format!("{}:*", m.id)],
             id: m.id,
             version: m.version,
             display_name: m.display_name,
@@ -80,16 +70,6 @@ impl From<model::Address> for wit::Address {
             postal_code: a.postal_code,
             country: a.country,
             phone: a.phone,
-        }
-    }
-}
-
-impl From<wit::GeoPoint> for model::GeoPoint {
-    fn from(p: wit::GeoPoint) -> Self {
-        model::GeoPoint {
-            latitude: p.latitude,
-            longitude: p.longitude,
-            display_name: p.display_name,
         }
     }
 }

@@ -8,7 +8,12 @@ struct Probe;
 
 impl Connector for Probe {
     fn manifest() -> Manifest {
-        Manifest::new("probe", "1.2.3", "Probe").channel("test").webhook().poll().send()
+        Manifest::new("probe", "1.2.3", "Probe")
+            .channel("test")
+            .namespace("probe:user")
+            .webhook()
+            .poll()
+            .send()
     }
 
     fn handle_webhook(request: HttpRequest) -> Result<WebhookOutcome, ConnectorError> {

@@ -30,9 +30,10 @@ impl Connector for Signed {
             .ok_or_else(|| ConnectorError::Unauthorized("missing X-Signature: sha256=…".into()))?;
         verify(Algorithm::Sha256, secret.as_bytes(), &request.body, signature, Encoding::Hex)?;
         let body: Body = request.json()?;
+        // The signed chat vouches for the sender's address and number: replies go there.
         let contact = Contact::new()
-            .email(body.email.as_deref().unwrap_or(""))
-            .phone(body.phone.as_deref().unwrap_or(""))
+            .verified_email(body.email.as_deref().unwrap_or(""))
+            .verified_phone(body.phone.as_deref().unwrap_or(""))
             .name(body.name.as_deref().unwrap_or(""));
         if contact.identifiers.is_empty() {
             return Err(ConnectorError::BadRequest(
@@ -59,10 +60,7 @@ impl Connector for Signed {
     }
 
     fn send(message: OutboundMessage) -> Result<Receipt, ConnectorError> {
-        let to = message.to.iter().find_map(|i| match i {
-            Identifier::Email(e) => Some(e.clone()),
-            _ => None,
-        });
+        let to = message.emails().next().map(str::to_string);
         let to = to.ok_or_else(|| {
             ConnectorError::BadRequest("the customer has no e-mail address".into())
         })?;
