@@ -15,6 +15,7 @@ pub mod model;
 pub mod poller;
 pub mod recorded;
 pub mod registry;
+pub mod router;
 pub mod runtime;
 pub mod server;
 pub mod store;

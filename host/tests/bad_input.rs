@@ -696,7 +696,10 @@ async fn dead_letters(base: &str) -> Vec<String> {
 /// The rows of each of [`record_tables`] that are not empty.
 async fn stored_rows(url: &str) -> Vec<(&'static str, i64)> {
     use sqlx::Connection;
-    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    let mut conn = {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyConnection::connect(url).await.unwrap()
+    };
     let mut rows = Vec::new();
     for table in record_tables() {
         let (count,): (i64,) =
@@ -823,7 +826,10 @@ signing_secret = "{TILL_SECRET}"
     // EasyPost names no customer, so its shipment shows in no statistic: count it in the store.
     {
         use sqlx::Connection;
-        let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+        let mut conn = {
+            sqlx::any::install_default_drivers();
+            sqlx::AnyConnection::connect(&db.url).await.unwrap()
+        };
         let (shipments,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM shipments WHERE connector_id = 'easypost'")
                 .fetch_one(&mut conn)

@@ -90,7 +90,10 @@ async fn write_all(store: &Store, writer: usize) {
 
 async fn check_invariants(url: &str, writers: usize) {
     use sqlx::Connection;
-    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    let mut conn = {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyConnection::connect(url).await.unwrap()
+    };
     let shared: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT cp.kind, cp.value, COUNT(DISTINCT cp.customer_id) FROM contact_points cp \
          JOIN customers c ON c.id = cp.customer_id WHERE c.merged_into IS NULL \

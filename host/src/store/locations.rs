@@ -2,11 +2,10 @@
 //! themselves, so nothing is lost across restarts and any host can work it), and the points a
 //! geocoder found for them.
 
-use serde::Serialize;
-use sqlx::AnyConnection;
-
-use super::{Store, StoreError, now_millis, write_tx};
+use super::sql::{Conn, params};
+use super::{Store, StoreError, now_millis, read_job, write_job};
 use crate::model::{Address, GeoPoint};
+use serde::Serialize;
 
 /// An order whose delivery address is still to be placed.
 #[derive(Debug, Clone)]
@@ -61,13 +60,16 @@ impl Store {
         &self,
         limit: i64,
     ) -> Result<Vec<PendingAddress>, StoreError> {
-        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
-            "SELECT id, delivery_address, geocode_attempts FROM orders \
-             WHERE delivery_address IS NOT NULL AND geocoded_at IS NULL ORDER BY id LIMIT $1",
-        )
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<(i64, String, i64)> = self
+            .read(read_job!(|conn| async move {
+                conn.all(
+                    "SELECT id, delivery_address, geocode_attempts FROM orders \
+                     WHERE delivery_address IS NOT NULL AND geocoded_at IS NULL ORDER BY id LIMIT $1",
+                    params![limit],
+                )
+                .await
+            }))
+            .await?;
         let mut pending = Vec::with_capacity(rows.len());
         for (order_id, stored, attempts) in rows {
             match serde_json::from_str::<Address>(&stored) {
@@ -93,62 +95,68 @@ impl Store {
         result: &GeocodeResult,
     ) -> Result<bool, StoreError> {
         let (point, error) = match result {
-            GeocodeResult::Found(point) => (Some(point), None),
+            GeocodeResult::Found(point) => (Some(point.clone()), None),
             GeocodeResult::NotFound => (None, None),
-            GeocodeResult::Failed(error) => (None, Some(error.as_str())),
+            GeocodeResult::Failed(error) => (None, Some(error.clone())),
         };
-        // Two statements rather than a NULL bound as a float: sqlx 0.9's Any driver sends a
-        // `None::<f64>` to PostgreSQL as a float4 NULL, the prepared statement keeps that type,
-        // and the next point through it is refused ("incorrect binary data format").
-        let sql = match point {
-            Some(_) => {
-                "UPDATE orders SET latitude = $5, longitude = $6, place_name = $7, geocoded_by = $3, \
-                 geocoded_at = $4, geocode_error = NULL WHERE id = $1 AND delivery_address = $2"
-            }
-            None => {
-                "UPDATE orders SET latitude = NULL, longitude = NULL, place_name = NULL, geocoded_by = $3, \
-                 geocoded_at = $4, geocode_error = $5 WHERE id = $1 AND delivery_address = $2"
-            }
-        };
-        write_tx!(self, |tx| {
-            let query =
-                sqlx::query(sql).bind(order_id).bind(stored).bind(geocoder).bind(now_millis());
-            let query = match point {
-                Some(point) => query
-                    .bind(point.latitude)
-                    .bind(point.longitude)
-                    .bind(point.display_name.clone()),
-                None => query.bind(error.map(str::to_string)),
-            };
-            let done = query.execute(&mut **tx).await?;
-            Ok(done.rows_affected() == 1)
-        })
+        let (stored, geocoder) = (stored.to_string(), geocoder.to_string());
+        self.write(
+            vec![],
+            write_job!(|tx| {
+                let (stored, geocoder, point, error) =
+                    (stored.clone(), geocoder.clone(), point.clone(), error.clone());
+                async move {
+                    let done = tx
+                        .execute(
+                            "UPDATE orders SET latitude = $5, longitude = $6, place_name = $7, geocoded_by = $3, \
+                             geocoded_at = $4, geocode_error = $8 WHERE id = $1 AND delivery_address = $2",
+                            params![
+                                order_id,
+                                stored,
+                                geocoder,
+                                now_millis(),
+                                point.as_ref().map(|p| p.latitude),
+                                point.as_ref().map(|p| p.longitude),
+                                point.as_ref().and_then(|p| p.display_name.clone()),
+                                error
+                            ],
+                        )
+                        .await?;
+                    Ok(done == 1)
+                }
+            }),
+        )
+        .await
     }
 
     /// Counts a failed attempt at an order's address; it stays in the queue.
     pub async fn geocode_attempt_failed(&self, order_id: i64) -> Result<(), StoreError> {
-        write_tx!(self, |tx| {
-            sqlx::query("UPDATE orders SET geocode_attempts = geocode_attempts + 1 WHERE id = $1")
-                .bind(order_id)
-                .execute(&mut **tx)
+        self.write(
+            vec![],
+            write_job!(|tx| async move {
+                tx.execute(
+                    "UPDATE orders SET geocode_attempts = geocode_attempts + 1 WHERE id = $1",
+                    params![order_id],
+                )
                 .await?;
-            Ok(())
-        })
+                Ok(())
+            }),
+        )
+        .await
     }
 }
 
 /// Where order `id` is delivered, if a geocoder answered for its current address.
 pub(super) async fn location_view(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     id: i64,
 ) -> Result<Option<LocationView>, StoreError> {
-    let (latitude, longitude, place_name, geocoded_by, geocoded_at, error): LocationRow =
-        sqlx::query_as(
+    let (latitude, longitude, place_name, geocoded_by, geocoded_at, error): LocationRow = conn
+        .one(
             "SELECT latitude, longitude, place_name, geocoded_by, geocoded_at, geocode_error \
              FROM orders WHERE id = $1",
+            params![id],
         )
-        .bind(id)
-        .fetch_one(&mut *conn)
         .await?;
     let Some(geocoded_at) = geocoded_at else { return Ok(None) };
     let status = match (latitude, &error) {

@@ -7,9 +7,9 @@
 //! resolution never merges them again.
 
 use serde::{Deserialize, Serialize};
-use sqlx::{Any, AnyConnection, Transaction};
 
-use super::{Store, StoreError, now_millis, write_tx};
+use super::sql::{Conn, params};
+use super::{Backend, Store, StoreError, Tx, now_millis, read_job, write_job};
 
 /// Tables whose rows belong to a customer and move with a merge.
 const OWNED: &[&str] = &[
@@ -120,41 +120,44 @@ fn fields_query() -> &'static str {
 
 type FieldsRow = (Option<String>, Option<String>, Option<String>, Option<String>, Option<i64>);
 
-async fn fields(
-    tx: &mut AnyConnection,
-    customer: i64,
-) -> Result<(Fields, Option<i64>), StoreError> {
-    let row: Option<FieldsRow> =
-        sqlx::query_as(fields_query()).bind(customer).fetch_optional(&mut *tx).await?;
+async fn fields(tx: &mut Conn<'_>, customer: i64) -> Result<(Fields, Option<i64>), StoreError> {
+    let row: Option<FieldsRow> = tx.optional(fields_query(), params![customer]).await?;
     let (display_name, given_name, family_name, locale, merged_into) =
         row.ok_or(StoreError::CustomerNotFound(customer))?;
     Ok((Fields { display_name, given_name, family_name, locale }, merged_into))
 }
 
 async fn set_fields(
-    tx: &mut AnyConnection,
+    tx: &mut Conn<'_>,
     customer: i64,
     f: &Fields,
     merged_into: Option<i64>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    tx.execute(
         "UPDATE customers SET display_name = $2, given_name = $3, family_name = $4, locale = $5, merged_into = $6 \
          WHERE id = $1",
+        params![customer, f.display_name, f.given_name, f.family_name, f.locale, merged_into],
     )
-    .bind(customer)
-    .bind(&f.display_name)
-    .bind(&f.given_name)
-    .bind(&f.family_name)
-    .bind(&f.locale)
-    .bind(merged_into)
-    .execute(&mut *tx)
     .await?;
+    Ok(())
+}
+
+/// Locks both customers of a merge, in id order (PostgreSQL), so that a concurrent write to
+/// either waits for the merge to commit.
+async fn lock_pair(tx: &mut Conn<'_>, a: i64, b: i64) -> Result<(), StoreError> {
+    if tx.backend() == Backend::Postgres {
+        tx.execute(
+            "SELECT id FROM customers WHERE id IN ($1, $2) ORDER BY id FOR UPDATE",
+            params![a.min(b), a.max(b)],
+        )
+        .await?;
+    }
     Ok(())
 }
 
 /// Merges `absorbed` into `survivor` inside `tx` and writes the ledger entry; both must be live.
 pub(crate) async fn merge_in_tx(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Tx<'_>,
     survivor: i64,
     absorbed: i64,
     actor: &str,
@@ -163,6 +166,7 @@ pub(crate) async fn merge_in_tx(
     if survivor == absorbed {
         return Err(StoreError::Conflict(format!("cannot merge customer {survivor} with itself")));
     }
+    lock_pair(tx, survivor, absorbed).await?;
     let (survivor_before, survivor_merged) = fields(tx, survivor).await?;
     let (absorbed_before, absorbed_merged) = fields(tx, absorbed).await?;
     for (id, merged) in [(survivor, survivor_merged), (absorbed, absorbed_merged)] {
@@ -178,52 +182,51 @@ pub(crate) async fn merge_in_tx(
         ..Moved::default()
     };
     for table in OWNED {
-        let ids: Vec<(i64,)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT id FROM {table} WHERE customer_id = $1 ORDER BY id"
-        )))
-        .bind(absorbed)
-        .fetch_all(&mut **tx)
-        .await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE {table} SET customer_id = $1 WHERE customer_id = $2"
-        )))
-        .bind(survivor)
-        .bind(absorbed)
-        .execute(&mut **tx)
+        let ids: Vec<(i64,)> = tx
+            .all(
+                &format!("SELECT id FROM {table} WHERE customer_id = $1 ORDER BY id"),
+                params![absorbed],
+            )
+            .await?;
+        tx.execute(
+            &format!("UPDATE {table} SET customer_id = $1 WHERE customer_id = $2"),
+            params![survivor, absorbed],
+        )
         .await?;
         moved.rows.insert(table.to_string(), ids.into_iter().map(|(id,)| id).collect());
     }
-    let events: Vec<(String, String)> = sqlx::query_as(
-        "SELECT connector_id, provider_id FROM contact_events WHERE customer_id = $1",
-    )
-    .bind(absorbed)
-    .fetch_all(&mut **tx)
-    .await?;
-    sqlx::query("UPDATE contact_events SET customer_id = $1 WHERE customer_id = $2")
-        .bind(survivor)
-        .bind(absorbed)
-        .execute(&mut **tx)
-        .await?;
-    moved.contact_events = events;
-    let identifiers: Vec<(String, String)> =
-        sqlx::query_as("SELECT DISTINCT kind, value FROM contact_points WHERE customer_id = $1")
-            .bind(survivor)
-            .fetch_all(&mut **tx)
-            .await?;
-    let moved_points = &moved.rows["contact_points"];
-    for (kind, value) in identifiers {
-        let ids: Vec<(i64,)> = sqlx::query_as(
-            "SELECT id FROM contact_points WHERE customer_id = $1 AND kind = $2 AND value = $3",
+    let events: Vec<(String, String)> = tx
+        .all(
+            "SELECT connector_id, provider_id FROM contact_events WHERE customer_id = $1",
+            params![absorbed],
         )
-        .bind(survivor)
-        .bind(&kind)
-        .bind(&value)
-        .fetch_all(&mut **tx)
         .await?;
-        if ids.iter().all(|(id,)| moved_points.contains(id)) {
-            moved.identifiers.push(format!("{kind} {value}"));
-        }
-    }
+    tx.execute(
+        "UPDATE contact_events SET customer_id = $1 WHERE customer_id = $2",
+        params![survivor, absorbed],
+    )
+    .await?;
+    moved.contact_events = events;
+    // The identifiers only the absorbed customer had: records arriving through them after
+    // the merge follow it back on undo.
+    let points: Vec<(i64, String, String)> = tx
+        .all("SELECT id, kind, value FROM contact_points WHERE customer_id = $1", params![survivor])
+        .await?;
+    let moved_points = &moved.rows["contact_points"];
+    let mut identifiers: Vec<(String, String)> = points
+        .iter()
+        .filter(|(_, kind, value)| {
+            points
+                .iter()
+                .filter(|(_, k, v)| k == kind && v == value)
+                .all(|(id, ..)| moved_points.contains(id))
+        })
+        .map(|(_, kind, value)| (kind.clone(), value.clone()))
+        .collect();
+    identifiers.sort();
+    identifiers.dedup();
+    moved.identifiers =
+        identifiers.into_iter().map(|(kind, value)| format!("{kind} {value}")).collect();
     let merged = Fields {
         display_name: survivor_before.display_name.or(absorbed_before.display_name),
         given_name: survivor_before.given_name.or(absorbed_before.given_name),
@@ -231,23 +234,16 @@ pub(crate) async fn merge_in_tx(
         locale: survivor_before.locale.or(absorbed_before.locale),
     };
     set_fields(tx, survivor, &merged, None).await?;
-    sqlx::query("UPDATE customers SET merged_into = $1 WHERE id = $2")
-        .bind(survivor)
-        .bind(absorbed)
-        .execute(&mut **tx)
+    tx.execute("UPDATE customers SET merged_into = $1 WHERE id = $2", params![survivor, absorbed])
         .await?;
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO merges (survivor_id, absorbed_id, actor, reason, details, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-    )
-    .bind(survivor)
-    .bind(absorbed)
-    .bind(actor)
-    .bind(reason)
-    .bind(serde_json::to_string(&moved).unwrap_or_default())
-    .bind(now_millis())
-    .fetch_one(&mut **tx)
-    .await?;
+    let details = serde_json::to_string(&moved).unwrap_or_default();
+    let (id,): (i64,) = tx
+        .one(
+            "INSERT INTO merges (survivor_id, absorbed_id, actor, reason, details, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            params![survivor, absorbed, actor, reason, details, now_millis()],
+        )
+        .await?;
     tracing::info!(merge = id, survivor, absorbed, actor, reason, "customers merged");
     Ok(id)
 }
@@ -274,190 +270,186 @@ impl Store {
         other: i64,
         reason: &str,
     ) -> Result<MergeEntry, StoreError> {
-        write_tx!(self, |tx| {
-            let (a, b) = (customer.min(other), customer.max(other));
-            // An explicit merge overrides an earlier separation.
-            sqlx::query("DELETE FROM merge_blocks WHERE customer_a = $1 AND customer_b = $2")
-                .bind(a)
-                .bind(b)
-                .execute(&mut **tx)
-                .await?;
-            let id = merge_in_tx(tx, customer, other, "manual", reason).await?;
-            merge_entry(tx, id).await
-        })
+        let reason = reason.to_string();
+        self.write(
+            vec![],
+            write_job!(|tx| {
+                let reason = reason.clone();
+                async move {
+                    let (a, b) = (customer.min(other), customer.max(other));
+                    // An explicit merge overrides an earlier separation.
+                    tx.execute(
+                        "DELETE FROM merge_blocks WHERE customer_a = $1 AND customer_b = $2",
+                        params![a, b],
+                    )
+                    .await?;
+                    let id = merge_in_tx(tx, customer, other, "manual", &reason).await?;
+                    merge_entry(tx, id).await
+                }
+            }),
+        )
+        .await
     }
 
     /// Undoes a merge exactly: the absorbed customer, its identifiers and its records come
     /// back as they were, and the two are never merged automatically again.
     pub async fn undo_merge(&self, merge: i64) -> Result<MergeEntry, StoreError> {
-        write_tx!(self, |tx| {
-            let row: Option<MergeRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {MERGE_COLUMNS} FROM merges WHERE id = $1"
-            )))
-            .bind(merge)
-            .fetch_optional(&mut **tx)
-            .await?;
-            let (id, survivor, absorbed, _, _, details, created_at, undone_at) =
-                row.ok_or(StoreError::MergeNotFound(merge))?;
-            if undone_at.is_some() {
-                return Err(StoreError::Conflict(format!("merge {id} was already undone")));
-            }
-            let (_, survivor_merged) = fields(tx, survivor).await?;
-            if let Some(into) = survivor_merged {
-                let later: Option<(i64,)> = sqlx::query_as(
-                    "SELECT id FROM merges WHERE absorbed_id = $1 AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
-                )
-                .bind(survivor)
-                .fetch_optional(&mut **tx)
-                .await?;
-                return Err(StoreError::Conflict(format!(
-                    "customer {survivor} was merged into customer {into} since (merge {}); undo that merge first",
-                    later.map(|(id,)| id.to_string()).unwrap_or_else(|| "?".into())
-                )));
-            }
-            let moved: Moved = serde_json::from_str(&details).map_err(|e| {
-                StoreError::Conflict(format!("merge {id} has an unreadable ledger entry: {e}"))
-            })?;
-            for (table, ids) in &moved.rows {
-                if !OWNED.contains(&table.as_str()) {
-                    continue;
-                }
-                for row_id in ids {
-                    sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "UPDATE {table} SET customer_id = $1 WHERE id = $2"
-                    )))
-                    .bind(absorbed)
-                    .bind(*row_id)
-                    .execute(&mut **tx)
-                    .await?;
-                }
-                // Records that arrived after the merge through one of the absorbed customer's
-                // own identifiers follow it back.
-                if matches!(
-                    table.as_str(),
-                    "interactions" | "orders" | "shipments" | "consents" | "payments"
-                ) {
-                    for identifier in &moved.identifiers {
-                        sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "UPDATE {table} SET customer_id = $1 WHERE customer_id = $2 AND linked_by = $3 AND created_at >= $4"
-                        )))
-                        .bind(absorbed)
-                        .bind(survivor)
-                        .bind(identifier)
-                        .bind(created_at)
-                        .execute(&mut **tx)
-                        .await?;
-                    }
-                }
-            }
-            for (connector, provider_id) in &moved.contact_events {
-                sqlx::query("UPDATE contact_events SET customer_id = $1 WHERE connector_id = $2 AND provider_id = $3")
-                    .bind(absorbed)
-                    .bind(connector)
-                    .bind(provider_id)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-            if let Some(before) = &moved.survivor_before {
-                set_fields(tx, survivor, before, None).await?;
-            }
-            if let Some(before) = &moved.absorbed_before {
-                set_fields(tx, absorbed, before, None).await?;
-            }
-            sqlx::query("UPDATE merges SET undone_at = $2 WHERE id = $1")
-                .bind(id)
-                .bind(now_millis())
-                .execute(&mut **tx)
-                .await?;
-            let (a, b) = (survivor.min(absorbed), survivor.max(absorbed));
-            sqlx::query(
-                "INSERT INTO merge_blocks (customer_a, customer_b, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (customer_a, customer_b) DO NOTHING",
-            )
-            .bind(a)
-            .bind(b)
-            .bind(now_millis())
-            .execute(&mut **tx)
-            .await?;
-            tracing::info!(merge = id, survivor, absorbed, "merge undone");
-            merge_entry(tx, id).await
-        })
+        self.write(vec![], write_job!(|tx| async move { undo_in_tx(tx, merge).await })).await
     }
 
     /// One ledger entry.
     pub async fn merge_entry(&self, id: i64) -> Result<MergeEntry, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        merge_entry(&mut conn, id).await
+        self.read(read_job!(|conn| async move { merge_entry(conn, id).await })).await
     }
 
     /// Which identifiers linked which records to `customer`, and the merges into it.
     pub async fn explain(&self, customer: i64) -> Result<Explanation, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let conn = &mut *conn;
-        fields(conn, customer).await?;
-        let points: Vec<(String, String, String, String, i64, i64)> = sqlx::query_as(
+        self.read(read_job!(|conn| async move { explain(conn, customer).await })).await
+    }
+}
+
+async fn undo_in_tx(tx: &mut Tx<'_>, merge: i64) -> Result<MergeEntry, StoreError> {
+    let row: Option<MergeRow> = tx
+        .optional(&format!("SELECT {MERGE_COLUMNS} FROM merges WHERE id = $1"), params![merge])
+        .await?;
+    let (id, survivor, absorbed, _, _, details, created_at, undone_at) =
+        row.ok_or(StoreError::MergeNotFound(merge))?;
+    if undone_at.is_some() {
+        return Err(StoreError::Conflict(format!("merge {id} was already undone")));
+    }
+    lock_pair(tx, survivor, absorbed).await?;
+    let (_, survivor_merged) = fields(tx, survivor).await?;
+    if let Some(into) = survivor_merged {
+        let later: Option<(i64,)> = tx
+            .optional(
+                "SELECT id FROM merges WHERE absorbed_id = $1 AND undone_at IS NULL ORDER BY id DESC LIMIT 1",
+                params![survivor],
+            )
+            .await?;
+        return Err(StoreError::Conflict(format!(
+            "customer {survivor} was merged into customer {into} since (merge {}); undo that merge first",
+            later.map(|(id,)| id.to_string()).unwrap_or_else(|| "?".into())
+        )));
+    }
+    let moved: Moved = serde_json::from_str(&details).map_err(|e| {
+        StoreError::Conflict(format!("merge {id} has an unreadable ledger entry: {e}"))
+    })?;
+    for (table, ids) in &moved.rows {
+        if !OWNED.contains(&table.as_str()) {
+            continue;
+        }
+        for chunk in ids.chunks(500) {
+            let sql = match tx.backend() {
+                Backend::Sqlite => format!(
+                    "UPDATE {table} SET customer_id = $1 WHERE id IN (SELECT value FROM json_each($2))"
+                ),
+                Backend::Postgres => {
+                    format!("UPDATE {table} SET customer_id = $1 WHERE id = ANY($2)")
+                }
+            };
+            tx.execute(&sql, params![absorbed, chunk.to_vec()]).await?;
+        }
+        // Records that arrived after the merge through one of the absorbed customer's own
+        // identifiers follow it back.
+        if matches!(
+            table.as_str(),
+            "interactions" | "orders" | "shipments" | "consents" | "payments"
+        ) {
+            for identifier in &moved.identifiers {
+                tx.execute(
+                    &format!(
+                        "UPDATE {table} SET customer_id = $1 WHERE customer_id = $2 AND linked_by = $3 AND created_at >= $4"
+                    ),
+                    params![absorbed, survivor, identifier, created_at],
+                )
+                .await?;
+            }
+        }
+    }
+    for (connector, provider_id) in &moved.contact_events {
+        tx.execute(
+            "UPDATE contact_events SET customer_id = $1 WHERE connector_id = $2 AND provider_id = $3",
+            params![absorbed, connector, provider_id],
+        )
+        .await?;
+    }
+    if let Some(before) = &moved.survivor_before {
+        set_fields(tx, survivor, before, None).await?;
+    }
+    if let Some(before) = &moved.absorbed_before {
+        set_fields(tx, absorbed, before, None).await?;
+    }
+    tx.execute("UPDATE merges SET undone_at = $2 WHERE id = $1", params![id, now_millis()]).await?;
+    let (a, b) = (survivor.min(absorbed), survivor.max(absorbed));
+    tx.execute(
+        "INSERT INTO merge_blocks (customer_a, customer_b, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (customer_a, customer_b) DO NOTHING",
+        params![a, b, now_millis()],
+    )
+    .await?;
+    tracing::info!(merge = id, survivor, absorbed, "merge undone");
+    merge_entry(tx, id).await
+}
+
+async fn explain(conn: &mut Conn<'_>, customer: i64) -> Result<Explanation, StoreError> {
+    fields(conn, customer).await?;
+    let points: Vec<(String, String, String, String, i64, i64)> = conn
+        .all(
             "SELECT kind, value, MIN(raw), MIN(source_connector), MIN(first_seen), MAX(last_seen) \
              FROM contact_points WHERE customer_id = $1 GROUP BY kind, value ORDER BY MIN(first_seen), kind, value",
+            params![customer],
         )
-        .bind(customer)
-        .fetch_all(&mut *conn)
         .await?;
-        let records: Vec<(String, i64, String, String, Option<String>)> = sqlx::query_as(
+    let records: Vec<(String, i64, String, String, Option<String>)> = conn
+        .all(
             "SELECT 'interaction', id, connector_id, provider_id, linked_by FROM interactions WHERE customer_id = $1 \
              UNION ALL SELECT 'order', id, connector_id, provider_id, linked_by FROM orders WHERE customer_id = $1 \
              UNION ALL SELECT 'shipment', id, connector_id, provider_id, linked_by FROM shipments WHERE customer_id = $1 \
              UNION ALL SELECT 'consent', id, connector_id, provider_id, linked_by FROM consents WHERE customer_id = $1 \
              UNION ALL SELECT 'payment', id, connector_id, provider_id, linked_by FROM payments WHERE customer_id = $1 \
              ORDER BY 1, 2",
+            params![customer],
         )
-        .bind(customer)
-        .fetch_all(&mut *conn)
         .await?;
-        let mut identifiers: Vec<ExplainedIdentifier> = points
-            .into_iter()
-            .map(|(kind, value, raw, source_connector, first_seen, last_seen)| {
-                ExplainedIdentifier {
-                    kind,
-                    value,
-                    raw,
-                    source_connector,
-                    first_seen,
-                    last_seen,
-                    records: Vec::new(),
-                }
-            })
-            .collect();
-        let mut other_records = Vec::new();
-        for (kind, id, connector, provider_id, linked_by) in records {
-            let linked_by = linked_by.unwrap_or_default();
-            let record =
-                ExplainedRecord { kind, id, connector, provider_id, linked_by: linked_by.clone() };
-            match identifiers.iter_mut().find(|i| format!("{} {}", i.kind, i.value) == linked_by) {
-                Some(identifier) => identifier.records.push(record),
-                None => other_records.push(record),
-            }
-        }
-        let merges: Vec<MergeRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {MERGE_COLUMNS} FROM merges WHERE survivor_id = $1 ORDER BY id"
-        )))
-        .bind(customer)
-        .fetch_all(&mut *conn)
-        .await?;
-        Ok(Explanation {
-            customer_id: customer,
-            identifiers,
-            other_records,
-            merges: merges.into_iter().map(entry).collect(),
+    let mut identifiers: Vec<ExplainedIdentifier> = points
+        .into_iter()
+        .map(|(kind, value, raw, source_connector, first_seen, last_seen)| ExplainedIdentifier {
+            kind,
+            value,
+            raw,
+            source_connector,
+            first_seen,
+            last_seen,
+            records: Vec::new(),
         })
+        .collect();
+    let mut other_records = Vec::new();
+    for (kind, id, connector, provider_id, linked_by) in records {
+        let linked_by = linked_by.unwrap_or_default();
+        let record =
+            ExplainedRecord { kind, id, connector, provider_id, linked_by: linked_by.clone() };
+        match identifiers.iter_mut().find(|i| format!("{} {}", i.kind, i.value) == linked_by) {
+            Some(identifier) => identifier.records.push(record),
+            None => other_records.push(record),
+        }
     }
+    let merges: Vec<MergeRow> = conn
+        .all(
+            &format!("SELECT {MERGE_COLUMNS} FROM merges WHERE survivor_id = $1 ORDER BY id"),
+            params![customer],
+        )
+        .await?;
+    Ok(Explanation {
+        customer_id: customer,
+        identifiers,
+        other_records,
+        merges: merges.into_iter().map(entry).collect(),
+    })
 }
 
-async fn merge_entry(conn: &mut AnyConnection, id: i64) -> Result<MergeEntry, StoreError> {
-    let row: Option<MergeRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {MERGE_COLUMNS} FROM merges WHERE id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
+async fn merge_entry(conn: &mut Conn<'_>, id: i64) -> Result<MergeEntry, StoreError> {
+    let row: Option<MergeRow> = conn
+        .optional(&format!("SELECT {MERGE_COLUMNS} FROM merges WHERE id = $1"), params![id])
+        .await?;
     row.map(entry).ok_or(StoreError::MergeNotFound(id))
 }

@@ -1,38 +1,54 @@
-//! The customer store: SQLite by default (a file, WAL, foreign keys on, synchronous commits),
-//! PostgreSQL from a `postgres://` URL, with the same schema and behaviour.
+//! The customer store: SQLite by default (a file, WAL, foreign keys on, durable commits),
+//! PostgreSQL from a `postgres://` URL, with the same schema and behaviour. The store executes
+//! SQL; deciding what to write (who a contact is, which conversation a message joins) is the
+//! router's.
 //!
-//! Every write runs as one transaction that behaves as if it ran alone: on SQLite writers take
-//! the database's write lock up front (`BEGIN IMMEDIATE`, and one writer at a time in this
-//! process); on PostgreSQL transactions are `SERIALIZABLE` and retried when the server reports
-//! a serialization conflict. Identity invariants therefore hold under any number of
-//! concurrent writers, in one process or several.
+//! **Writes are group-committed.** Every write is a job sent to a writer: SQLite has one, on a
+//! thread of its own that owns the write connection; PostgreSQL has a few per host, each with
+//! its own connection. A writer takes whatever jobs are waiting (one, when the host is idle:
+//! no added latency), runs each inside a savepoint of one transaction, commits once, and only
+//! then answers each job. A job that fails rolls back to its savepoint and fails alone; its
+//! neighbours commit. So one durable commit (one fsync) serves a whole burst of webhooks.
+//!
+//! **Consistency under concurrent writers.** SQLite has one writer, so every transaction runs
+//! alone. On PostgreSQL transactions are `READ COMMITTED`, and a job names the identifiers it
+//! will resolve: the writer takes their advisory locks for the whole batch at once, in one
+//! order (so batches cannot deadlock on them), and the router locks the customers it writes to
+//! (`FOR UPDATE`). Two hosts resolving the same identifier therefore take turns, with no
+//! serializable retries on hot rows; what retries remain (a deadlock PostgreSQL broke) rerun
+//! the batch and are counted in `/metrics`.
 
-mod ingest;
 mod locations;
 mod merge;
 mod outbound;
+mod postgres;
 mod query;
+pub(crate) mod records;
+pub(crate) mod sql;
+mod sqlite;
 mod state;
+mod writer;
 
-use std::borrow::Cow;
-use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{Any, AnyPool, Executor, SqlSafeStr, Transaction};
 
 use crate::identity::{Normalizer, SettingsError};
 
-pub use ingest::{IngestReport, Ingested};
 pub use locations::{GeocodeResult, LocationView, PendingAddress};
+pub(crate) use merge::merge_in_tx;
 pub use merge::{ExplainedIdentifier, ExplainedRecord, Explanation, MergeEntry};
+pub use outbound::{ConnectorStats, Reach, Stats, Thread};
 pub use query::{
     CartView, ConsentView, ContactPointView, CustomerQuery, CustomerSummary, OrderQuery, OrderView,
     Profile, Revenue, TimelineEntry, TimelinePage,
 };
+pub use records::{IngestReport, Ingested};
+pub(crate) use sql::{Conn, params};
 pub use state::DeadLetter;
+pub(crate) use writer::Tx;
 
 /// Which database the store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,12 +68,15 @@ pub enum StoreError {
     /// The identity settings are invalid.
     #[error(transparent)]
     Identity(#[from] SettingsError),
-    /// The database could not be reached or refused a statement.
+    /// PostgreSQL could not be reached or refused a statement.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// SQLite refused a statement (with its extended result code).
+    #[error("database error: {0}")]
+    Sqlite(String, Option<i32>),
     /// Migrations failed.
     #[error("failed to migrate the database: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(String),
     /// No such customer (or it was merged away, for operations that need a live one).
     #[error("customer {0} not found")]
     CustomerNotFound(i64),
@@ -78,6 +97,44 @@ pub enum StoreError {
     /// A pagination cursor the store did not issue.
     #[error("invalid cursor `{0}`")]
     BadCursor(String),
+    /// A customer this write was about to change was changed by another writer meanwhile (a
+    /// merge on another host): the write is run again from the start.
+    #[error("a concurrent write changed customer {0}; retrying")]
+    Concurrent(i64),
+    /// The store is shutting down or its writer stopped.
+    #[error("the store's writer is not running")]
+    Closed,
+}
+
+impl StoreError {
+    /// Whether the same write may succeed if run again (a conflict with another writer, a
+    /// database that is momentarily unreachable), as opposed to one that will fail again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Database(error) => !matches!(
+                error,
+                sqlx::Error::Database(db) if db.code().is_some_and(|c| c.starts_with("22") || c.starts_with("23"))
+            ),
+            StoreError::Sqlite(_, code) => {
+                matches!(code.map(|c| c & 0xff), Some(5 | 6 | 10 | 13 | 14))
+            }
+            StoreError::Concurrent(_) | StoreError::Closed => true,
+            _ => false,
+        }
+    }
+}
+
+/// Whether a batch that failed with `error` is run again: deadlocks and serialization
+/// failures PostgreSQL reports, SQLite's busy database, and concurrent merges.
+pub(crate) fn is_retryable(error: &StoreError) -> bool {
+    match error {
+        StoreError::Database(sqlx::Error::Database(db)) => {
+            matches!(db.code().as_deref(), Some("40001" | "40P01"))
+        }
+        StoreError::Sqlite(_, code) => matches!(code.map(|c| c & 0xff), Some(5 | 6)),
+        StoreError::Concurrent(_) => true,
+        _ => false,
+    }
 }
 
 /// How many live customers may share one identifier of a kind before it stops being used to
@@ -102,7 +159,7 @@ impl Default for IdentifierLimits {
 }
 
 /// The store's settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StoreConfig {
     /// `sqlite://switchboard.db` or `postgres://user@host/db`.
     pub url: String,
@@ -112,8 +169,27 @@ pub struct StoreConfig {
     pub blocked: Vec<String>,
     /// Per-kind sharing limits.
     pub limits: IdentifierLimits,
-    /// Pool size.
+    /// Connections for reads (and, on PostgreSQL, for the writers too).
     pub max_connections: u32,
+    /// PostgreSQL writers per host (SQLite always has one).
+    pub writers: u32,
+    /// Jobs a writer commits together at most.
+    pub max_batch: usize,
+}
+
+impl std::fmt::Debug for StoreConfig {
+    // The URL may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("url", &redact_url(&self.url))
+            .field("default_region", &self.default_region)
+            .field("blocked", &self.blocked)
+            .field("limits", &self.limits)
+            .field("max_connections", &self.max_connections)
+            .field("writers", &self.writers)
+            .field("max_batch", &self.max_batch)
+            .finish()
+    }
 }
 
 impl Default for StoreConfig {
@@ -123,32 +199,103 @@ impl Default for StoreConfig {
             default_region: None,
             blocked: Vec::new(),
             limits: IdentifierLimits::default(),
-            // Writes are serialized; the rest serve reads (API) concurrently.
+            // Reads run beside the writer; a 2-core host gains nothing from more.
             max_connections: 8,
+            // Enough to hide PostgreSQL's round trips behind each other.
+            writers: 4,
+            // A burst of webhooks commits in a handful of transactions; a bigger batch would
+            // hold the first request's answer back for longer.
+            max_batch: 128,
         }
     }
 }
 
-/// The customer store.
+/// A store URL with its password replaced, for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((credentials, host)) = rest.rsplit_once('@') else { return url.to_string() };
+    let user = credentials.split(':').next().unwrap_or("");
+    if credentials.contains(':') {
+        format!("{scheme}://{user}:***@{host}")
+    } else {
+        format!("{scheme}://{user}@{host}")
+    }
+}
+
+/// Figures the store keeps about itself, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct StoreMetrics {
+    /// Transactions committed by the writers.
+    pub commits: AtomicU64,
+    /// Jobs those transactions carried.
+    pub jobs: AtomicU64,
+    /// Batches run again after a deadlock, a serialization failure or a concurrent merge.
+    pub retries: AtomicU64,
+    /// Jobs that failed alone inside a batch that committed.
+    pub failed_jobs: AtomicU64,
+}
+
+/// A change to a conversation, as the live stream delivers it (see the router).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiveEvent {
+    /// The event's id in the store (monotonic per host, not across hosts).
+    pub id: i64,
+    /// What happened, e.g. `message`, `assigned`.
+    pub kind: String,
+    /// The conversation.
+    pub conversation_id: i64,
+    /// Its customer.
+    pub customer_id: i64,
+    /// The conversation's team, for who may see it.
+    pub team_id: Option<i64>,
+    /// Its assignee.
+    pub assignee_id: Option<i64>,
+    /// Who did it: a user id, or none for the system.
+    pub actor_id: Option<i64>,
+    /// The event's details.
+    pub data: serde_json::Value,
+    /// When (ms).
+    pub at: i64,
+}
+
+/// The customer store. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
     backend: Backend,
-    normalizer: std::sync::Arc<Normalizer>,
+    normalizer: Arc<Normalizer>,
     limits: IdentifierLimits,
-    /// SQLite has one writer at a time anyway; queueing them here instead of in SQLite's busy
-    /// handler keeps latency fair and avoids `SQLITE_BUSY`.
-    write_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    metrics: Arc<StoreMetrics>,
+    live: tokio::sync::broadcast::Sender<Arc<LiveEvent>>,
+}
+
+enum Db {
+    Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("Store").field("backend", &self.inner.backend).finish_non_exhaustive()
     }
 }
 
-/// Serialization failures and deadlocks are retried this many times before giving up.
+/// Serialization failures, deadlocks and concurrent merges are retried this many times before
+/// giving up.
 pub(crate) const MAX_ATTEMPTS: u32 = 30;
+
+/// A write job's work: run inside the writer's transaction, possibly more than once (a batch
+/// that PostgreSQL aborted on a deadlock runs again).
+pub(crate) type WriteFn<T> =
+    dyn for<'t, 'c> Fn(&'t mut Tx<'c>) -> BoxFuture<'t, Result<T, StoreError>> + Send + Sync;
+
+/// A read's work, run once on a connection of the read pool.
+pub(crate) type ReadFn<T> =
+    dyn for<'t, 'c> FnOnce(&'t mut Conn<'c>) -> BoxFuture<'t, Result<T, StoreError>> + Send;
 
 impl Store {
     /// Connects (creating a SQLite file if needed) and applies migrations.
@@ -160,127 +307,145 @@ impl Store {
 
     /// Connects without migrating.
     pub async fn connect(config: &StoreConfig) -> Result<Self, StoreError> {
-        sqlx::any::install_default_drivers();
-        let (backend, url) = parse_url(&config.url)?;
-        let options = AnyConnectOptions::from_str(&url)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(config.max_connections.max(2))
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets readers run beside the writer; FULL makes a commit durable
-                        // before it returns, which is what acknowledging a webhook promises.
-                        for pragma in [
-                            "PRAGMA journal_mode = WAL",
-                            "PRAGMA synchronous = FULL",
-                            "PRAGMA foreign_keys = ON",
-                            "PRAGMA busy_timeout = 30000",
-                        ] {
-                            conn.execute(pragma).await?;
-                        }
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
-            .await?;
         let normalizer = Normalizer::new(config.default_region.as_deref(), &config.blocked)?;
+        let metrics = Arc::new(StoreMetrics::default());
+        let (live, _) = tokio::sync::broadcast::channel(4096);
+        let (backend, db) = match parse_url(&config.url)? {
+            Location::Sqlite(location) => (
+                Backend::Sqlite,
+                Db::Sqlite(sqlite::Sqlite::open(location, config, metrics.clone(), live.clone())?),
+            ),
+            Location::Postgres(url) => (
+                Backend::Postgres,
+                Db::Postgres(
+                    postgres::Postgres::connect(&url, config, metrics.clone(), live.clone())
+                        .await?,
+                ),
+            ),
+        };
         Ok(Store {
-            pool,
-            backend,
-            normalizer: std::sync::Arc::new(normalizer),
-            limits: config.limits,
-            write_lock: Default::default(),
+            inner: Arc::new(Inner {
+                db,
+                backend,
+                normalizer: Arc::new(normalizer),
+                limits: config.limits,
+                metrics,
+                live,
+            }),
         })
     }
 
     /// Applies the migrations this version has and the database lacks.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        Migrator::with_migrations(migrations(self.backend)).run(&self.pool).await?;
-        Ok(())
+        match &self.inner.db {
+            Db::Sqlite(db) => db.migrate(&migrations(Backend::Sqlite)).await,
+            Db::Postgres(db) => db.migrate(migrations(Backend::Postgres)).await,
+        }
     }
 
     /// Which database it runs on.
     pub fn backend(&self) -> Backend {
-        self.backend
+        self.inner.backend
     }
 
     /// The normalizer it matches identifiers with.
     pub fn normalizer(&self) -> &Normalizer {
-        &self.normalizer
+        &self.inner.normalizer
     }
 
-    /// Closes the pool, waiting for connections in use.
+    /// The normalizer, shared.
+    pub(crate) fn normalizer_arc(&self) -> Arc<Normalizer> {
+        self.inner.normalizer.clone()
+    }
+
+    /// Per-kind sharing limits.
+    pub fn limits(&self) -> IdentifierLimits {
+        self.inner.limits
+    }
+
+    /// The store's own figures.
+    pub fn metrics(&self) -> &StoreMetrics {
+        &self.inner.metrics
+    }
+
+    /// Conversation changes as they are committed, on this host and (PostgreSQL) on others.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<LiveEvent>> {
+        self.inner.live.subscribe()
+    }
+
+    /// Stops the writers after the jobs already queued, and closes the connections.
     pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
-    /// Waits for this process's turn to write (SQLite only: one writer at a time).
-    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match self.backend {
-            Backend::Sqlite => Some(self.write_lock.lock().await),
-            Backend::Postgres => None,
+        match &self.inner.db {
+            Db::Sqlite(db) => db.close().await,
+            Db::Postgres(db) => db.close().await,
         }
     }
 
-    /// Starts a write transaction that behaves as if it ran alone.
-    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        let begin = match self.backend {
-            Backend::Sqlite => "BEGIN IMMEDIATE",
-            Backend::Postgres => "BEGIN ISOLATION LEVEL SERIALIZABLE",
-        };
-        Ok(self.pool.begin_with(begin).await?)
+    /// Runs `work` in a writer's transaction, committed with whatever other jobs are waiting;
+    /// answers after the commit. `locks` are the advisory keys (PostgreSQL) the job needs: see
+    /// [`lock_key`].
+    pub(crate) async fn write<T: Send + 'static>(
+        &self,
+        locks: Vec<i64>,
+        work: Box<WriteFn<T>>,
+    ) -> Result<T, StoreError> {
+        let (job, answer) = writer::Job::new(locks, work);
+        match &self.inner.db {
+            Db::Sqlite(db) => db.submit(job).await?,
+            Db::Postgres(db) => db.submit(job).await?,
+        }
+        answer.wait().await
+    }
+
+    /// Runs `work` on a read connection.
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        work: Box<ReadFn<T>>,
+    ) -> Result<T, StoreError> {
+        match &self.inner.db {
+            Db::Sqlite(db) => db.read(work).await,
+            Db::Postgres(db) => db.read(work).await,
+        }
     }
 }
 
-/// Runs `$body` (an expression of type `Result<T, StoreError>` using `$tx`, a
-/// `&mut Transaction<'static, Any>`) in a write transaction of `$store`, committing it, and
-/// running it again from scratch when PostgreSQL reports a serialization conflict. A macro
-/// rather than a function taking an async closure: the futures it makes must be `Send` for
-/// the server, which async closures cannot promise yet.
-macro_rules! write_tx {
-    ($store:expr, |$tx:ident| $body:expr) => {{
-        let store: &$crate::store::Store = $store;
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let turn = store.write_turn().await;
-            let result: Result<_, $crate::store::StoreError> = async {
-                let mut transaction = store.begin_write().await?;
-                let value = {
-                    let $tx = &mut transaction;
-                    let value: Result<_, $crate::store::StoreError> = $body;
-                    value
-                }?;
-                transaction.commit().await?;
-                Ok(value)
-            }
-            .await;
-            drop(turn);
-            match result {
-                Err(error)
-                    if attempt < $crate::store::MAX_ATTEMPTS
-                        && $crate::store::is_retryable(&error) =>
-                {
-                    $crate::store::backoff(attempt).await;
-                }
-                other => break other,
-            }
-        }
-    }};
+/// Boxes a write job's closure, giving it the higher-ranked signature [`Store::write`] needs.
+macro_rules! write_job {
+    (|$tx:ident| $body:expr) => {
+        Box::new(move |$tx: &mut $crate::store::Tx<'_>| -> futures_util::future::BoxFuture<'_, _> {
+            Box::pin($body)
+        })
+    };
 }
-pub(crate) use write_tx;
+pub(crate) use write_job;
 
-/// Waits a little before retrying, differently for each attempt and process, so that colliding
-/// writers do not collide again in lockstep.
-pub(crate) async fn backoff(attempt: u32) {
-    let jitter = (u64::from(std::process::id()) * 7 + u64::from(attempt) * 13) % 17;
-    tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 3 + jitter)).await;
+/// Boxes a read's closure likewise.
+macro_rules! read_job {
+    (|$conn:ident| $body:expr) => {
+        Box::new(
+            move |$conn: &mut $crate::store::Conn<'_>| -> futures_util::future::BoxFuture<'_, _> {
+                Box::pin($body)
+            },
+        )
+    };
+}
+pub(crate) use read_job;
+
+/// The advisory lock key of an identifier (PostgreSQL): the same on every host.
+pub(crate) fn lock_key(kind: &str, value: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{kind}\u{0}{value}").as_bytes());
+    i64::from_be_bytes(digest[..8].try_into().unwrap_or([0; 8]))
 }
 
 /// The migrations, in order, with the backend's spelling of the few types that differ. Kept
 /// as one template so the two schemas cannot drift apart.
+pub(crate) struct Migration {
+    pub version: i64,
+    pub description: &'static str,
+    pub sql: String,
+}
+
 fn migrations(backend: Backend) -> Vec<Migration> {
     const SCHEMA: &[(i64, &str, &str)] = &[
         (1, "customer store", include_str!("../../migrations/0001_customer_store.sql")),
@@ -289,6 +454,11 @@ fn migrations(backend: Backend) -> Vec<Migration> {
             "payments and order locations",
             include_str!("../../migrations/0002_payments_and_locations.sql"),
         ),
+        (
+            3,
+            "indexes of the write path and identifier status",
+            include_str!("../../migrations/0003_write_path.sql"),
+        ),
     ];
     let (id, blob) = match backend {
         Backend::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB"),
@@ -296,41 +466,28 @@ fn migrations(backend: Backend) -> Vec<Migration> {
     };
     SCHEMA
         .iter()
-        .map(|(version, description, sql)| {
-            let sql = sql.replace("__ID__", id).replace("__BLOB__", blob);
-            Migration::new(
-                *version,
-                Cow::Borrowed(*description),
-                MigrationType::Simple,
-                sqlx::AssertSqlSafe(sql).into_sql_str(),
-                false,
-            )
+        .map(|(version, description, sql)| Migration {
+            version: *version,
+            description,
+            sql: sql.replace("__ID__", id).replace("__BLOB__", blob),
         })
         .collect()
 }
 
-pub(crate) fn is_retryable(error: &StoreError) -> bool {
-    let StoreError::Database(sqlx::Error::Database(db)) = error else { return false };
-    // 40001 serialization_failure, 40P01 deadlock_detected (PostgreSQL); SQLITE_BUSY (5).
-    matches!(db.code().as_deref(), Some("40001" | "40P01" | "5" | "517"))
+/// Where a store is.
+enum Location {
+    Sqlite(sqlite::Location),
+    Postgres(String),
 }
 
-fn parse_url(url: &str) -> Result<(Backend, String), StoreError> {
+fn parse_url(url: &str) -> Result<Location, StoreError> {
     if let Some(rest) = url.strip_prefix("sqlite:") {
-        // Create the file on first start unless the operator chose a mode.
-        let url = if rest.contains("mode=") {
-            url.to_string()
-        } else if rest.contains('?') {
-            format!("{url}&mode=rwc")
-        } else {
-            format!("{url}?mode=rwc")
-        };
-        return Ok((Backend::Sqlite, url));
+        return Ok(Location::Sqlite(sqlite::Location::parse(rest)));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok((Backend::Postgres, url.to_string()));
+        return Ok(Location::Postgres(url.to_string()));
     }
-    Err(StoreError::UnsupportedUrl(url.to_string()))
+    Err(StoreError::UnsupportedUrl(redact_url(url)))
 }
 
 /// Milliseconds since the Unix epoch, now.
@@ -341,19 +498,42 @@ pub fn now_millis() -> i64 {
         .unwrap_or(0)
 }
 
+/// Counts a commit of `jobs` jobs (the writers call it).
+pub(crate) fn count_commit(metrics: &StoreMetrics, jobs: usize) {
+    metrics.commits.fetch_add(1, Ordering::Relaxed);
+    metrics.jobs.fetch_add(jobs as u64, Ordering::Relaxed);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn urls_pick_the_backend() {
-        assert_eq!(
-            parse_url("sqlite://x.db").unwrap(),
-            (Backend::Sqlite, "sqlite://x.db?mode=rwc".into())
-        );
-        assert_eq!(parse_url("sqlite::memory:").unwrap().0, Backend::Sqlite);
-        assert_eq!(parse_url("sqlite://x.db?mode=ro").unwrap().1, "sqlite://x.db?mode=ro");
-        assert_eq!(parse_url("postgres://u@h/db").unwrap().0, Backend::Postgres);
+        assert!(matches!(parse_url("sqlite://x.db").unwrap(), Location::Sqlite(_)));
+        assert!(matches!(parse_url("sqlite::memory:").unwrap(), Location::Sqlite(_)));
+        assert!(matches!(parse_url("postgres://u@h/db").unwrap(), Location::Postgres(_)));
         assert!(matches!(parse_url("mysql://h/db"), Err(StoreError::UnsupportedUrl(_))));
+    }
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/crm"),
+            "postgres://app:***@db:5432/crm"
+        );
+        assert_eq!(redact_url("postgres://app@db/crm"), "postgres://app@db/crm");
+        assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+        let config =
+            StoreConfig { url: "postgres://app:s3cret@db/crm".into(), ..Default::default() };
+        assert!(!format!("{config:?}").contains("s3cret"));
+        let error = parse_url("mysql://root:s3cret@h/db").err().unwrap();
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+    }
+
+    #[test]
+    fn lock_keys_are_stable() {
+        assert_eq!(lock_key("email", "a@b.fr"), lock_key("email", "a@b.fr"));
+        assert_ne!(lock_key("email", "a@b.fr"), lock_key("phone", "a@b.fr"));
     }
 }

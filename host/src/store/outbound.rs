@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{Store, StoreError, now_millis, write_tx};
+use super::sql::params;
+use super::{Store, StoreError, now_millis, read_job, write_job};
 use crate::model::{Identifier, Interaction};
 
 /// How a customer can be reached.
@@ -60,22 +61,16 @@ pub struct Stats {
 impl Store {
     /// The identifiers and inbound channels of a live customer.
     pub async fn reach(&self, customer: i64) -> Result<Reach, StoreError> {
-        let mut conn = self.pool.acquire().await?;
+        self.read(read_job!(|conn| async move {
         let (merged,): (Option<i64>,) =
-            sqlx::query_as("SELECT merged_into FROM customers WHERE id = $1")
-                .bind(customer)
-                .fetch_optional(&mut *conn)
+            conn.optional("SELECT merged_into FROM customers WHERE id = $1", params![customer])
                 .await?
                 .ok_or(StoreError::CustomerNotFound(customer))?;
         if merged.is_some() {
             return Err(StoreError::CustomerNotFound(customer));
         }
-        let points: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT kind, value, MIN(raw) FROM contact_points WHERE customer_id = $1 GROUP BY kind, value \
-             ORDER BY CASE kind WHEN 'external' THEN 0 WHEN 'email' THEN 1 ELSE 2 END, MAX(last_seen) DESC, value",
-        )
-        .bind(customer)
-        .fetch_all(&mut *conn)
+        let points: Vec<(String, String, String)> = conn.all("SELECT kind, value, MIN(raw) FROM contact_points WHERE customer_id = $1 GROUP BY kind, value \
+             ORDER BY CASE kind WHEN 'external' THEN 0 WHEN 'email' THEN 1 ELSE 2 END, MAX(last_seen) DESC, value", params![customer])
         .await?;
         let identifiers = points
             .into_iter()
@@ -88,36 +83,24 @@ impl Store {
                 _ => Identifier::Phone { value },
             })
             .collect();
-        let inbound: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT connector_id, MAX(occurred_at) FROM interactions WHERE customer_id = $1 AND direction = 'inbound' \
-             GROUP BY connector_id ORDER BY MAX(occurred_at) DESC, connector_id",
-        )
-        .bind(customer)
-        .fetch_all(&mut *conn)
+        let inbound: Vec<(String, i64)> = conn.all("SELECT connector_id, MAX(occurred_at) FROM interactions WHERE customer_id = $1 AND direction = 'inbound' \
+             GROUP BY connector_id ORDER BY MAX(occurred_at) DESC, connector_id", params![customer])
         .await?;
         Ok(Reach { identifiers, inbound_connectors: inbound.into_iter().map(|(c, _)| c).collect() })
+        }))
+        .await
     }
 
     /// The latest conversation of `customer` on `connector`.
     pub async fn thread(&self, customer: i64, connector: &str) -> Result<Thread, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let latest: Option<(Option<String>,)> = sqlx::query_as(
-            "SELECT thread_id FROM interactions WHERE customer_id = $1 AND connector_id = $2 \
-             ORDER BY occurred_at DESC, id DESC LIMIT 1",
-        )
-        .bind(customer)
-        .bind(connector)
-        .fetch_optional(&mut *conn)
+        let connector = connector.to_string();
+        self.read(read_job!(|conn| async move {
+        let latest: Option<(Option<String>,)> = conn.optional("SELECT thread_id FROM interactions WHERE customer_id = $1 AND connector_id = $2 \
+             ORDER BY occurred_at DESC, id DESC LIMIT 1", params![customer, connector])
         .await?;
         let Some((Some(thread_id),)) = latest else { return Ok(Thread::default()) };
-        let messages: Vec<(String, String)> = sqlx::query_as(
-            "SELECT provider_id, direction FROM interactions WHERE customer_id = $1 AND connector_id = $2 \
-             AND thread_id = $3 ORDER BY occurred_at, id",
-        )
-        .bind(customer)
-        .bind(connector)
-        .bind(&thread_id)
-        .fetch_all(&mut *conn)
+        let messages: Vec<(String, String)> = conn.all("SELECT provider_id, direction FROM interactions WHERE customer_id = $1 AND connector_id = $2 \
+             AND thread_id = $3 ORDER BY occurred_at, id", params![customer, connector, thread_id])
         .await?;
         let in_reply_to =
             messages.iter().rev().find(|(_, d)| d == "inbound").map(|(id, _)| id.clone());
@@ -126,6 +109,8 @@ impl Store {
             in_reply_to,
             references: messages.into_iter().map(|(id, _)| id).collect(),
         })
+        }))
+        .await
     }
 
     /// Records a message the company sent to `customer` through `connector`.
@@ -135,87 +120,67 @@ impl Store {
         connector: &str,
         interaction: &Interaction,
     ) -> Result<i64, StoreError> {
-        write_tx!(self, |tx| {
-            let (id,): (i64,) = sqlx::query_as(
-                "INSERT INTO interactions (customer_id, linked_by, kind, direction, channel, thread_id, subject, body, \
+        let (connector, interaction) = (connector.to_string(), interaction.clone());
+        self.write(vec![], write_job!(|tx| {
+            let (connector, interaction) = (connector.clone(), interaction.clone());
+            async move {
+            let (id,): (i64,) = tx.one("INSERT INTO interactions (customer_id, linked_by, kind, direction, channel, thread_id, subject, body, \
                  status, attachments, attributes, content_hash, connector_id, provider_id, occurred_at, created_at) \
                  VALUES ($1, 'sent by an operator', 'message', 'outbound', $2, $3, $4, $5, $6, '[]', '[]', '', $7, $8, $9, $10) \
-                 RETURNING id",
-            )
-            .bind(customer)
-            .bind(&interaction.channel)
-            .bind(&interaction.thread_id)
-            .bind(&interaction.subject)
-            .bind(&interaction.text)
-            .bind(&interaction.status)
-            .bind(connector)
-            .bind(&interaction.provider_id)
-            .bind(interaction.occurred_at)
-            .bind(now_millis())
-            .fetch_one(&mut **tx)
+                 RETURNING id", params![customer, interaction.channel, interaction.thread_id, interaction.subject, interaction.text, interaction.status, connector, interaction.provider_id, interaction.occurred_at, now_millis()])
             .await?;
             Ok(id)
-        })
+            }
+        }))
+        .await
     }
 
     /// Customers, records, revenue and merges, per connector.
     pub async fn stats(&self) -> Result<Stats, StoreError> {
-        let mut conn = self.pool.acquire().await?;
+        self.read(read_job!(|conn| async move {
         let (customers,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM customers WHERE merged_into IS NULL")
-                .fetch_one(&mut *conn)
+            conn.one("SELECT COUNT(*) FROM customers WHERE merged_into IS NULL", params![])
                 .await?;
         let (merges,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM merges WHERE undone_at IS NULL")
-                .fetch_one(&mut *conn)
+            conn.one("SELECT COUNT(*) FROM merges WHERE undone_at IS NULL", params![])
                 .await?;
         let mut stats = Stats { customers, merges, connectors: BTreeMap::new() };
-        let per_connector: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT connector_id, COUNT(DISTINCT customer_id) FROM ( \
+        let per_connector: Vec<(String, i64)> = conn.all("SELECT connector_id, COUNT(DISTINCT customer_id) FROM ( \
                SELECT connector_id, customer_id FROM interactions UNION ALL SELECT connector_id, customer_id FROM orders \
                UNION ALL SELECT connector_id, customer_id FROM shipments WHERE customer_id IS NOT NULL \
                UNION ALL SELECT connector_id, customer_id FROM consents UNION ALL SELECT connector_id, customer_id FROM contact_events \
                UNION ALL SELECT connector_id, customer_id FROM payments WHERE customer_id IS NOT NULL \
-             ) AS records GROUP BY connector_id",
-        )
-        .fetch_all(&mut *conn)
+             ) AS records GROUP BY connector_id", params![])
         .await?;
         for (connector, count) in per_connector {
             stats.connectors.entry(connector).or_default().customers = count;
         }
         let interactions: Vec<(String, i64)> =
-            sqlx::query_as("SELECT connector_id, COUNT(*) FROM interactions GROUP BY connector_id")
-                .fetch_all(&mut *conn)
+            conn.all("SELECT connector_id, COUNT(*) FROM interactions GROUP BY connector_id", params![])
                 .await?;
         for (connector, count) in interactions {
             stats.connectors.entry(connector).or_default().interactions = count;
         }
         let orders: Vec<(String, i64)> =
-            sqlx::query_as("SELECT connector_id, COUNT(*) FROM orders GROUP BY connector_id")
-                .fetch_all(&mut *conn)
+            conn.all("SELECT connector_id, COUNT(*) FROM orders GROUP BY connector_id", params![])
                 .await?;
         for (connector, count) in orders {
             stats.connectors.entry(connector).or_default().orders = count;
         }
         let payments: Vec<(String, i64)> =
-            sqlx::query_as("SELECT connector_id, COUNT(*) FROM payments GROUP BY connector_id")
-                .fetch_all(&mut *conn)
+            conn.all("SELECT connector_id, COUNT(*) FROM payments GROUP BY connector_id", params![])
                 .await?;
         for (connector, count) in payments {
             stats.connectors.entry(connector).or_default().payments = count;
         }
-        let revenue: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT connector_id, currency, CAST(SUM(total_minor) AS BIGINT) FROM orders \
-             WHERE status IN ('paid', 'processing', 'shipped', 'delivered', 'completed') GROUP BY connector_id, currency",
-        )
-        .fetch_all(&mut *conn)
+        let revenue: Vec<(String, String, i64)> = conn.all("SELECT connector_id, currency, CAST(SUM(total_minor) AS BIGINT) FROM orders \
+             WHERE status IN ('paid', 'processing', 'shipped', 'delivered', 'completed') GROUP BY connector_id, currency", params![])
         .await?;
         for (connector, currency, amount) in revenue {
             stats.connectors.entry(connector).or_default().revenue.insert(currency, amount);
         }
         let auto: Vec<(String,)> =
-            sqlx::query_as("SELECT reason FROM merges WHERE undone_at IS NULL AND actor = 'auto'")
-                .fetch_all(&mut *conn)
+            conn.all("SELECT reason FROM merges WHERE undone_at IS NULL AND actor = 'auto'", params![])
                 .await?;
         for (reason,) in auto {
             // Reasons end with "(event {id} from {connector})".
@@ -226,5 +191,7 @@ impl Store {
             }
         }
         Ok(stats)
+        }))
+        .await
     }
 }

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
-use sqlx::AnyConnection;
 
-use super::{Store, StoreError};
-use crate::identity::{Kind, email};
+use super::sql::{Conn, params};
+use super::{Backend, Store, StoreError, read_job};
+use crate::identity::{Kind, Normalizer, email};
 
 /// What to look customers up by; every given field must match.
 #[derive(Debug, Clone, Default)]
@@ -45,8 +45,17 @@ pub struct ContactPointView {
     pub value: String,
     /// As first received.
     pub raw: String,
-    /// Whether the provider verified it.
+    /// Whether a provider verified it (the sender of a message): only verified identifiers
+    /// are sent to.
     pub verified: bool,
+    /// `verified`, `declared` or `mentioned`: how the connector that reported it knew it (the
+    /// strongest, when several did).
+    pub provenance: String,
+    /// `usable` (it links records), `shared` (a role address, kept to reach the customer),
+    /// `blocked` (a placeholder) or `invalid` (does not parse): only usable ones link.
+    pub status: String,
+    /// Why it is not usable.
+    pub reason: Option<String>,
     /// Connector that first reported it.
     pub source_connector: String,
     /// First seen (ms).
@@ -232,21 +241,7 @@ type OrderRow = (
 impl Store {
     /// Follows merges from `customer` to the live customer it is now part of.
     pub async fn live_customer(&self, customer: i64) -> Result<i64, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let mut current = customer;
-        for _ in 0..64 {
-            let row: Option<(Option<i64>,)> =
-                sqlx::query_as("SELECT merged_into FROM customers WHERE id = $1")
-                    .bind(current)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            match row {
-                None => return Err(StoreError::CustomerNotFound(customer)),
-                Some((None,)) => return Ok(current),
-                Some((Some(next),)) => current = next,
-            }
-        }
-        Err(StoreError::Conflict(format!("customer {customer} is in a merge cycle")))
+        self.read(read_job!(|conn| async move { live_customer(conn, customer).await })).await
     }
 
     /// Live customers matching the query, oldest first.
@@ -254,210 +249,14 @@ impl Store {
         &self,
         query: &CustomerQuery,
     ) -> Result<Vec<CustomerSummary>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let limit = i64::from(if query.limit == 0 { 50 } else { query.limit.min(500) });
-        let mut ids: Option<Vec<i64>> = None;
-        let mut narrow = |found: Vec<i64>| {
-            ids = Some(match ids.take() {
-                None => found,
-                Some(previous) => previous.into_iter().filter(|id| found.contains(id)).collect(),
-            });
-        };
-        if let Some(value) = &query.email {
-            let normalized = email(value).unwrap_or_else(|| value.trim().to_lowercase());
-            narrow(by_identifier(&mut conn, Kind::Email, &normalized, limit).await?);
-        }
-        if let Some(value) = &query.phone {
-            let normalized =
-                self.normalizer.phone(value).unwrap_or_else(|| value.trim().to_string());
-            narrow(by_identifier(&mut conn, Kind::Phone, &normalized, limit).await?);
-        }
-        if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-            let mut found = Vec::new();
-            if let Some(address) = email(q) {
-                found.extend(by_identifier(&mut conn, Kind::Email, &address, limit).await?);
-            }
-            if let Some(phone) = self.normalizer.phone(q) {
-                found.extend(by_identifier(&mut conn, Kind::Phone, &phone, limit).await?);
-            }
-            let pattern = format!(
-                "%{}%",
-                q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-            );
-            let named: Vec<(i64,)> = sqlx::query_as(
-                "SELECT id FROM customers WHERE merged_into IS NULL AND lower(display_name) LIKE $1 ESCAPE '\\' \
-                 ORDER BY id LIMIT $2",
-            )
-            .bind(pattern)
-            .bind(limit)
-            .fetch_all(&mut *conn)
-            .await?;
-            found.extend(named.into_iter().map(|(id,)| id));
-            found.sort_unstable();
-            found.dedup();
-            narrow(found);
-        }
-        let ids = match ids {
-            Some(ids) => ids,
-            None => sqlx::query_as::<_, (i64,)>(
-                "SELECT id FROM customers WHERE merged_into IS NULL ORDER BY id LIMIT $1",
-            )
-            .bind(limit)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .map(|(id,)| id)
-            .collect(),
-        };
-        let mut summaries = Vec::new();
-        for id in ids.into_iter().take(limit as usize) {
-            let (display_name,): (Option<String>,) =
-                sqlx::query_as("SELECT display_name FROM customers WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(&mut *conn)
-                    .await?;
-            let points: Vec<(String, String)> = sqlx::query_as(
-                "SELECT DISTINCT kind, value FROM contact_points WHERE customer_id = $1 AND kind IN ('email', 'phone') \
-                 ORDER BY kind, value",
-            )
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?;
-            let pick = |kind: &str| {
-                points.iter().filter(|(k, _)| k == kind).map(|(_, v)| v.clone()).collect()
-            };
-            summaries.push(CustomerSummary {
-                id,
-                display_name,
-                emails: pick("email"),
-                phones: pick("phone"),
-            });
-        }
-        Ok(summaries)
+        let (query, normalizer) = (query.clone(), self.normalizer_arc());
+        self.read(read_job!(|conn| async move { find_customers(conn, &normalizer, &query).await }))
+            .await
     }
 
     /// The profile of a live customer.
     pub async fn profile(&self, customer: i64) -> Result<Profile, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let conn = &mut *conn;
-        type Row =
-            (i64, i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<i64>);
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT id, created_at, display_name, given_name, family_name, locale, merged_into FROM customers WHERE id = $1",
-        )
-        .bind(customer)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some((id, created_at, display_name, given_name, family_name, locale, None)) = row
-        else {
-            return Err(StoreError::CustomerNotFound(customer));
-        };
-        let points: Vec<(String, String, String, i64, String, i64, i64)> = sqlx::query_as(
-            "SELECT kind, value, MIN(raw), MAX(verified), MIN(source_connector), MIN(first_seen), MAX(last_seen) \
-             FROM contact_points WHERE customer_id = $1 GROUP BY kind, value ORDER BY kind, MIN(first_seen), value",
-        )
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
-        let contact_points = points
-            .into_iter()
-            .map(|(kind, value, raw, verified, source_connector, first_seen, last_seen)| {
-                ContactPointView {
-                    kind,
-                    value,
-                    raw,
-                    verified: verified != 0,
-                    source_connector,
-                    first_seen,
-                    last_seen,
-                }
-            })
-            .collect();
-        let attribute_rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT key, value FROM customer_attributes WHERE customer_id = $1 ORDER BY key, id",
-        )
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut attributes: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (key, value) in attribute_rows {
-            let values = attributes.entry(key).or_default();
-            if !values.contains(&value) {
-                values.push(value);
-            }
-        }
-        let channels: Vec<(String,)> = sqlx::query_as(
-            "SELECT connector_id FROM channel_accounts WHERE customer_id = $1 \
-             UNION SELECT connector_id FROM interactions WHERE customer_id = $1 \
-             UNION SELECT connector_id FROM orders WHERE customer_id = $1 \
-             UNION SELECT connector_id FROM shipments WHERE customer_id = $1 \
-             UNION SELECT connector_id FROM consents WHERE customer_id = $1 \
-             UNION SELECT connector_id FROM payments WHERE customer_id = $1 ORDER BY 1",
-        )
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
-        let consents = self.consents(conn, id).await?;
-        let (first_contact, last_contact): (Option<i64>, Option<i64>) = sqlx::query_as(
-            "SELECT MIN(at), MAX(at) FROM (SELECT occurred_at AS at FROM interactions WHERE customer_id = $1 \
-             UNION ALL SELECT placed_at AS at FROM orders WHERE customer_id = $1) AS contacts",
-        )
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
-        let (order_count,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM orders WHERE customer_id = $1")
-                .bind(id)
-                .fetch_one(&mut *conn)
-                .await?;
-        let revenue: Vec<(String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT currency, CAST(SUM(total_minor) AS BIGINT), COUNT(*) FROM orders \
-             WHERE customer_id = $1 AND status IN {REVENUE_STATUSES} GROUP BY currency ORDER BY currency"
-        )))
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
-        Ok(Profile {
-            id,
-            display_name,
-            given_name,
-            family_name,
-            locale,
-            created_at,
-            contact_points,
-            attributes,
-            channels: channels.into_iter().map(|(c,)| c).collect(),
-            consents,
-            first_contact,
-            last_contact,
-            order_count,
-            revenue: revenue
-                .into_iter()
-                .map(|(currency, amount_minor, orders)| Revenue { currency, amount_minor, orders })
-                .collect(),
-        })
-    }
-
-    /// The latest consent per channel.
-    async fn consents(
-        &self,
-        conn: &mut AnyConnection,
-        customer: i64,
-    ) -> Result<Vec<ConsentView>, StoreError> {
-        let rows: Vec<(String, String, i64, Option<String>, String)> = sqlx::query_as(
-            "SELECT channel, state, occurred_at, reason, connector_id FROM consents WHERE customer_id = $1 \
-             ORDER BY channel, occurred_at DESC, id DESC",
-        )
-        .bind(customer)
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut latest: Vec<ConsentView> = Vec::new();
-        for (channel, state, at, reason, connector) in rows {
-            if latest.last().is_none_or(|c| c.channel != channel) {
-                latest.push(ConsentView { channel, state, at, reason, connector });
-            }
-        }
-        Ok(latest)
+        self.read(read_job!(|conn| async move { profile(conn, customer).await })).await
     }
 
     /// The current consent of `customer` on `channel`, if any was recorded.
@@ -466,8 +265,11 @@ impl Store {
         customer: i64,
         channel: &str,
     ) -> Result<Option<ConsentView>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        Ok(self.consents(&mut conn, customer).await?.into_iter().find(|c| c.channel == channel))
+        let channel = channel.to_string();
+        self.read(read_job!(|conn| async move {
+            Ok(consents(conn, customer).await?.into_iter().find(|c| c.channel == channel))
+        }))
+        .await
     }
 
     /// A page of the customer's timeline across every channel, newest first.
@@ -482,59 +284,28 @@ impl Store {
             None => (i64::MAX, i64::MAX, i64::MAX),
             Some(cursor) => decode_cursor(cursor)?,
         };
-        let mut conn = self.pool.acquire().await?;
-        let conn = &mut *conn;
-        let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(
-            "SELECT at, rank, id, connector_id FROM ( \
-               SELECT occurred_at AS at, 3 AS rank, id, connector_id FROM interactions WHERE customer_id = $1 \
-               UNION ALL SELECT placed_at, 2, id, connector_id FROM orders WHERE customer_id = $1 \
-               UNION ALL SELECT occurred_at, 1, id, connector_id FROM shipments WHERE customer_id = $1 \
-               UNION ALL SELECT occurred_at, 0, id, connector_id FROM payments WHERE customer_id = $1 \
-             ) AS items \
-             WHERE at < $2 OR (at = $2 AND rank < $3) OR (at = $2 AND rank = $3 AND id < $4) \
-             ORDER BY at DESC, rank DESC, id DESC LIMIT $5",
-        )
-        .bind(customer)
-        .bind(at)
-        .bind(rank)
-        .bind(id)
-        .bind(limit + 1)
-        .fetch_all(&mut *conn)
-        .await?;
-        let more = rows.len() as i64 > limit;
-        let mut entries = Vec::new();
-        for (at, rank, id, connector) in rows.iter().take(limit as usize).cloned() {
-            let (kind, data) = match rank {
-                3 => ("interaction", interaction_json(conn, id).await?),
-                2 => {
-                    ("order", serde_json::to_value(order_view(conn, id).await?).unwrap_or_default())
-                }
-                1 => ("shipment", shipment_json(conn, id).await?),
-                _ => ("payment", payment_json(conn, id).await?),
-            };
-            entries.push(TimelineEntry { kind: kind.into(), id, connector, at, data });
-        }
-        let next_cursor = more.then(|| {
-            let last = &rows[limit as usize - 1];
-            encode_cursor(last.0, last.1, last.2)
-        });
-        Ok(TimelinePage { entries, next_cursor })
+        self.read(read_job!(
+            |conn| async move { timeline(conn, customer, (at, rank, id), limit).await }
+        ))
+        .await
     }
 
     /// The cart with this token (the latest state of the cart interaction whose thread id it
     /// is), or `None`.
     pub async fn cart(&self, token: &str) -> Result<Option<CartView>, StoreError> {
-        let row: Option<(String, i64, Option<String>, i64, String)> = {
-            let mut conn = self.pool.acquire().await?;
-            sqlx::query_as(
-                "SELECT connector_id, customer_id, status, COALESCE(updated_at, occurred_at), attributes \
-                 FROM interactions WHERE kind = 'cart' AND thread_id = $1 \
-                 ORDER BY COALESCE(updated_at, occurred_at) DESC, id DESC LIMIT 1",
-            )
-            .bind(token)
-            .fetch_optional(&mut *conn)
-            .await?
-        };
+        let token = token.to_string();
+        let wanted = token.clone();
+        let row: Option<(String, i64, Option<String>, i64, String)> = self
+            .read(read_job!(|conn| async move {
+                conn.optional(
+                    "SELECT connector_id, customer_id, status, COALESCE(updated_at, occurred_at), attributes \
+                     FROM interactions WHERE kind = 'cart' AND thread_id = $1 \
+                     ORDER BY COALESCE(updated_at, occurred_at) DESC, id DESC LIMIT 1",
+                    params![wanted],
+                )
+                .await
+            }))
+            .await?;
         let Some((connector, customer_id, status, updated_at, attributes)) = row else {
             return Ok(None);
         };
@@ -562,52 +333,320 @@ impl Store {
 
     /// Orders matching the filters, newest first.
     pub async fn orders(&self, query: &OrderQuery) -> Result<Vec<OrderView>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let limit = i64::from(if query.limit == 0 { 100 } else { query.limit.min(1000) });
-        let connectors = query.connectors.as_deref().unwrap_or_default();
-        let within = match &query.connectors {
-            None => String::new(),
-            Some(list) if list.is_empty() => " AND 1 = 0".into(),
-            Some(list) => {
-                let places: Vec<String> = (0..list.len()).map(|i| format!("${}", i + 4)).collect();
-                format!(" AND connector_id IN ({})", places.join(", "))
-            }
-        };
-        let sql = format!(
-            "SELECT id FROM orders WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2){within} \
-             ORDER BY placed_at DESC, id DESC LIMIT $3"
-        );
-        let mut select = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(query.customer)
-            .bind(&query.status)
-            .bind(limit);
-        for connector in connectors {
-            select = select.bind(connector);
-        }
-        let ids: Vec<(i64,)> = select.fetch_all(&mut *conn).await?;
-        let mut orders = Vec::new();
-        for (id,) in ids {
-            orders.push(order_view(&mut conn, id).await?);
-        }
-        Ok(orders)
+        let query = query.clone();
+        self.read(read_job!(|conn| async move { orders(conn, &query).await })).await
     }
 }
 
+/// Follows merges from `customer` to the live customer it is now part of.
+pub(crate) async fn live_customer(conn: &mut Conn<'_>, customer: i64) -> Result<i64, StoreError> {
+    let mut current = customer;
+    for _ in 0..64 {
+        let row: Option<(Option<i64>,)> = conn
+            .optional("SELECT merged_into FROM customers WHERE id = $1", params![current])
+            .await?;
+        match row {
+            None => return Err(StoreError::CustomerNotFound(customer)),
+            Some((None,)) => return Ok(current),
+            Some((Some(next),)) => current = next,
+        }
+    }
+    Err(StoreError::Conflict(format!("customer {customer} is in a merge cycle")))
+}
+
+async fn find_customers(
+    conn: &mut Conn<'_>,
+    normalizer: &Normalizer,
+    query: &CustomerQuery,
+) -> Result<Vec<CustomerSummary>, StoreError> {
+    let limit = i64::from(if query.limit == 0 { 50 } else { query.limit.min(500) });
+    let mut ids: Option<Vec<i64>> = None;
+    let mut narrow = |found: Vec<i64>| {
+        ids = Some(match ids.take() {
+            None => found,
+            Some(previous) => previous.into_iter().filter(|id| found.contains(id)).collect(),
+        });
+    };
+    if let Some(value) = &query.email {
+        let normalized = email(value).unwrap_or_else(|| value.trim().to_lowercase());
+        narrow(by_identifier(conn, Kind::Email, &normalized, limit).await?);
+    }
+    if let Some(value) = &query.phone {
+        let normalized = normalizer.phone(value).unwrap_or_else(|| value.trim().to_string());
+        narrow(by_identifier(conn, Kind::Phone, &normalized, limit).await?);
+    }
+    if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let mut found = Vec::new();
+        if let Some(address) = email(q) {
+            found.extend(by_identifier(conn, Kind::Email, &address, limit).await?);
+        }
+        if let Some(phone) = normalizer.phone(q) {
+            found.extend(by_identifier(conn, Kind::Phone, &phone, limit).await?);
+        }
+        let pattern = format!(
+            "%{}%",
+            q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+        );
+        let named: Vec<(i64,)> = conn
+            .all(
+                "SELECT id FROM customers WHERE merged_into IS NULL AND lower(display_name) LIKE $1 ESCAPE '\\' \
+                 ORDER BY id LIMIT $2",
+                params![pattern, limit],
+            )
+            .await?;
+        found.extend(named.into_iter().map(|(id,)| id));
+        found.sort_unstable();
+        found.dedup();
+        narrow(found);
+    }
+    let ids = match ids {
+        Some(ids) => ids,
+        None => conn
+            .all::<(i64,)>(
+                "SELECT id FROM customers WHERE merged_into IS NULL ORDER BY id LIMIT $1",
+                params![limit],
+            )
+            .await?
+            .into_iter()
+            .map(|(id,)| id)
+            .collect(),
+    };
+    let mut summaries = Vec::new();
+    for id in ids.into_iter().take(limit as usize) {
+        let (display_name,): (Option<String>,) =
+            conn.one("SELECT display_name FROM customers WHERE id = $1", params![id]).await?;
+        let points: Vec<(String, String)> = conn
+            .all(
+                "SELECT DISTINCT kind, value FROM contact_points WHERE customer_id = $1 AND kind IN ('email', 'phone') \
+                 ORDER BY kind, value",
+                params![id],
+            )
+            .await?;
+        let pick =
+            |kind: &str| points.iter().filter(|(k, _)| k == kind).map(|(_, v)| v.clone()).collect();
+        summaries.push(CustomerSummary {
+            id,
+            display_name,
+            emails: pick("email"),
+            phones: pick("phone"),
+        });
+    }
+    Ok(summaries)
+}
+
+async fn profile(conn: &mut Conn<'_>, customer: i64) -> Result<Profile, StoreError> {
+    type Row =
+        (i64, i64, Option<String>, Option<String>, Option<String>, Option<String>, Option<i64>);
+    let row: Option<Row> = conn
+        .optional(
+            "SELECT id, created_at, display_name, given_name, family_name, locale, merged_into FROM customers WHERE id = $1",
+            params![customer],
+        )
+        .await?;
+    let Some((id, created_at, display_name, given_name, family_name, locale, None)) = row else {
+        return Err(StoreError::CustomerNotFound(customer));
+    };
+    type Point = (String, String, String, i64, String, String, Option<String>, String, i64, i64);
+    // `usable` sorts last, so MAX prefers it; `declared` < `mentioned` < `verified`, likewise.
+    let points: Vec<Point> = conn
+        .all(
+            "SELECT kind, value, MIN(raw), MAX(verified), MAX(provenance), MAX(status), MAX(reason), \
+             MIN(source_connector), MIN(first_seen), MAX(last_seen) \
+             FROM contact_points WHERE customer_id = $1 GROUP BY kind, value ORDER BY kind, MIN(first_seen), value",
+            params![id],
+        )
+        .await?;
+    let contact_points = points
+        .into_iter()
+        .map(
+            |(
+                kind,
+                value,
+                raw,
+                verified,
+                provenance,
+                status,
+                reason,
+                source_connector,
+                first_seen,
+                last_seen,
+            )| {
+                let provenance = if verified != 0 { "verified".to_string() } else { provenance };
+                let reason = reason.filter(|_| status != "usable");
+                ContactPointView {
+                    kind,
+                    value,
+                    raw,
+                    verified: verified != 0,
+                    provenance,
+                    status,
+                    reason,
+                    source_connector,
+                    first_seen,
+                    last_seen,
+                }
+            },
+        )
+        .collect();
+    let attribute_rows: Vec<(String, String)> = conn
+        .all(
+            "SELECT key, value FROM customer_attributes WHERE customer_id = $1 ORDER BY key, id",
+            params![id],
+        )
+        .await?;
+    let mut attributes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (key, value) in attribute_rows {
+        let values = attributes.entry(key).or_default();
+        if !values.contains(&value) {
+            values.push(value);
+        }
+    }
+    let channels: Vec<(String,)> = conn
+        .all(
+            "SELECT connector_id FROM channel_accounts WHERE customer_id = $1 \
+             UNION SELECT connector_id FROM interactions WHERE customer_id = $1 \
+             UNION SELECT connector_id FROM orders WHERE customer_id = $1 \
+             UNION SELECT connector_id FROM shipments WHERE customer_id = $1 \
+             UNION SELECT connector_id FROM consents WHERE customer_id = $1 \
+             UNION SELECT connector_id FROM payments WHERE customer_id = $1 ORDER BY 1",
+            params![id],
+        )
+        .await?;
+    let consents = consents(conn, id).await?;
+    let (first_contact, last_contact): (Option<i64>, Option<i64>) = conn
+        .one(
+            "SELECT MIN(at), MAX(at) FROM (SELECT occurred_at AS at FROM interactions WHERE customer_id = $1 \
+             UNION ALL SELECT placed_at AS at FROM orders WHERE customer_id = $1) AS contacts",
+            params![id],
+        )
+        .await?;
+    let (order_count,): (i64,) =
+        conn.one("SELECT COUNT(*) FROM orders WHERE customer_id = $1", params![id]).await?;
+    let revenue: Vec<(String, i64, i64)> = conn
+        .all(
+            &format!(
+                "SELECT currency, CAST(SUM(total_minor) AS BIGINT), COUNT(*) FROM orders \
+                 WHERE customer_id = $1 AND status IN {REVENUE_STATUSES} GROUP BY currency ORDER BY currency"
+            ),
+            params![id],
+        )
+        .await?;
+    Ok(Profile {
+        id,
+        display_name,
+        given_name,
+        family_name,
+        locale,
+        created_at,
+        contact_points,
+        attributes,
+        channels: channels.into_iter().map(|(c,)| c).collect(),
+        consents,
+        first_contact,
+        last_contact,
+        order_count,
+        revenue: revenue
+            .into_iter()
+            .map(|(currency, amount_minor, orders)| Revenue { currency, amount_minor, orders })
+            .collect(),
+    })
+}
+
+/// The latest consent per channel.
+pub(crate) async fn consents(
+    conn: &mut Conn<'_>,
+    customer: i64,
+) -> Result<Vec<ConsentView>, StoreError> {
+    let rows: Vec<(String, String, i64, Option<String>, String)> = conn
+        .all(
+            "SELECT channel, state, occurred_at, reason, connector_id FROM consents WHERE customer_id = $1 \
+             ORDER BY channel, occurred_at DESC, id DESC",
+            params![customer],
+        )
+        .await?;
+    let mut latest: Vec<ConsentView> = Vec::new();
+    for (channel, state, at, reason, connector) in rows {
+        if latest.last().is_none_or(|c| c.channel != channel) {
+            latest.push(ConsentView { channel, state, at, reason, connector });
+        }
+    }
+    Ok(latest)
+}
+
+async fn timeline(
+    conn: &mut Conn<'_>,
+    customer: i64,
+    (at, rank, id): (i64, i64, i64),
+    limit: i64,
+) -> Result<TimelinePage, StoreError> {
+    let rows: Vec<(i64, i64, i64, String)> = conn
+        .all(
+            "SELECT at, rank, id, connector_id FROM ( \
+               SELECT occurred_at AS at, 3 AS rank, id, connector_id FROM interactions WHERE customer_id = $1 \
+               UNION ALL SELECT placed_at, 2, id, connector_id FROM orders WHERE customer_id = $1 \
+               UNION ALL SELECT occurred_at, 1, id, connector_id FROM shipments WHERE customer_id = $1 \
+               UNION ALL SELECT occurred_at, 0, id, connector_id FROM payments WHERE customer_id = $1 \
+             ) AS items \
+             WHERE at < $2 OR (at = $2 AND rank < $3) OR (at = $2 AND rank = $3 AND id < $4) \
+             ORDER BY at DESC, rank DESC, id DESC LIMIT $5",
+            params![customer, at, rank, id, limit + 1],
+        )
+        .await?;
+    let more = rows.len() as i64 > limit;
+    let mut entries = Vec::new();
+    for (at, rank, id, connector) in rows.iter().take(limit as usize).cloned() {
+        let (kind, data) = match rank {
+            3 => ("interaction", interaction_json(conn, id).await?),
+            2 => ("order", serde_json::to_value(order_view(conn, id).await?).unwrap_or_default()),
+            1 => ("shipment", shipment_json(conn, id).await?),
+            _ => ("payment", payment_json(conn, id).await?),
+        };
+        entries.push(TimelineEntry { kind: kind.into(), id, connector, at, data });
+    }
+    let next_cursor = more.then(|| {
+        let last = &rows[limit as usize - 1];
+        encode_cursor(last.0, last.1, last.2)
+    });
+    Ok(TimelinePage { entries, next_cursor })
+}
+
+async fn orders(conn: &mut Conn<'_>, query: &OrderQuery) -> Result<Vec<OrderView>, StoreError> {
+    let limit = i64::from(if query.limit == 0 { 100 } else { query.limit.min(1000) });
+    let within = match (&query.connectors, conn.backend()) {
+        (None, _) => "",
+        (Some(_), Backend::Sqlite) => " AND connector_id IN (SELECT value FROM json_each($4))",
+        (Some(_), Backend::Postgres) => " AND connector_id = ANY($4)",
+    };
+    let sql = format!(
+        "SELECT id FROM orders WHERE ($1 IS NULL OR customer_id = $1) AND ($2 IS NULL OR status = $2){within} \
+         ORDER BY placed_at DESC, id DESC LIMIT $3"
+    );
+    let connectors = query.connectors.clone().unwrap_or_default();
+    let ids: Vec<(i64,)> = if query.connectors.is_some() {
+        conn.all(&sql, params![query.customer, query.status, limit, connectors]).await?
+    } else {
+        conn.all(&sql, params![query.customer, query.status, limit]).await?
+    };
+    let mut orders = Vec::new();
+    for (id,) in ids {
+        orders.push(order_view(conn, id).await?);
+    }
+    Ok(orders)
+}
+
 async fn by_identifier(
-    conn: &mut AnyConnection,
+    conn: &mut Conn<'_>,
     kind: Kind,
     value: &str,
     limit: i64,
 ) -> Result<Vec<i64>, StoreError> {
-    let rows: Vec<(i64,)> = sqlx::query_as(
-        "SELECT DISTINCT c.id FROM contact_points cp JOIN customers c ON c.id = cp.customer_id \
+    let rows: Vec<(i64,)> = conn
+        .all(
+            "SELECT DISTINCT c.id FROM contact_points cp JOIN customers c ON c.id = cp.customer_id \
          WHERE cp.kind = $1 AND cp.value = $2 AND c.merged_into IS NULL ORDER BY c.id LIMIT $3",
-    )
-    .bind(kind.as_str())
-    .bind(value)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
+            params![kind.as_str(), value, limit],
+        )
+        .await?;
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
@@ -615,10 +654,7 @@ fn parse_json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
 }
 
-async fn interaction_json(
-    conn: &mut AnyConnection,
-    id: i64,
-) -> Result<serde_json::Value, StoreError> {
+async fn interaction_json(conn: &mut Conn<'_>, id: i64) -> Result<serde_json::Value, StoreError> {
     type Row = (
         String,
         String,
@@ -634,12 +670,8 @@ async fn interaction_json(
         String,
     );
     let (provider_id, kind, direction, channel, thread_id, subject, body, status, occurred_at, attachments, attributes, linked_by): Row =
-        sqlx::query_as(
-            "SELECT provider_id, kind, direction, channel, thread_id, subject, body, status, occurred_at, attachments, \
-             attributes, linked_by FROM interactions WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_one(&mut *conn)
+        conn.one("SELECT provider_id, kind, direction, channel, thread_id, subject, body, status, occurred_at, attachments, \
+             attributes, linked_by FROM interactions WHERE id = $1", params![id])
         .await?;
     Ok(serde_json::json!({
         "provider_id": provider_id, "kind": kind, "direction": direction, "channel": channel,
@@ -649,7 +681,7 @@ async fn interaction_json(
     }))
 }
 
-async fn shipment_json(conn: &mut AnyConnection, id: i64) -> Result<serde_json::Value, StoreError> {
+async fn shipment_json(conn: &mut Conn<'_>, id: i64) -> Result<serde_json::Value, StoreError> {
     type Row = (
         String,
         Option<String>,
@@ -663,12 +695,8 @@ async fn shipment_json(conn: &mut AnyConnection, id: i64) -> Result<serde_json::
         Option<String>,
     );
     let (provider_id, order_ref, order_id, carrier, tracking_number, status, eta, occurred_at, attributes, linked_by): Row =
-        sqlx::query_as(
-            "SELECT provider_id, order_ref, order_id, carrier, tracking_number, status, eta, occurred_at, attributes, \
-             linked_by FROM shipments WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_one(&mut *conn)
+        conn.one("SELECT provider_id, order_ref, order_id, carrier, tracking_number, status, eta, occurred_at, attributes, \
+             linked_by FROM shipments WHERE id = $1", params![id])
         .await?;
     Ok(serde_json::json!({
         "provider_id": provider_id, "order_ref": order_ref, "order_id": order_id, "carrier": carrier,
@@ -677,7 +705,7 @@ async fn shipment_json(conn: &mut AnyConnection, id: i64) -> Result<serde_json::
     }))
 }
 
-async fn payment_json(conn: &mut AnyConnection, id: i64) -> Result<serde_json::Value, StoreError> {
+async fn payment_json(conn: &mut Conn<'_>, id: i64) -> Result<serde_json::Value, StoreError> {
     type Row = (
         String,
         Option<String>,
@@ -691,12 +719,8 @@ async fn payment_json(conn: &mut AnyConnection, id: i64) -> Result<serde_json::V
         Option<String>,
     );
     let (provider_id, order_ref, order_id, status, amount, refunded, currency, at, attributes, linked_by): Row =
-        sqlx::query_as(
-            "SELECT provider_id, order_ref, order_id, status, amount_minor, refunded_minor, currency, occurred_at, \
-             attributes, linked_by FROM payments WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_one(&mut *conn)
+        conn.one("SELECT provider_id, order_ref, order_id, status, amount_minor, refunded_minor, currency, occurred_at, \
+             attributes, linked_by FROM payments WHERE id = $1", params![id])
         .await?;
     Ok(serde_json::json!({
         "provider_id": provider_id, "order_ref": order_ref, "order_id": order_id, "status": status,
@@ -705,13 +729,9 @@ async fn payment_json(conn: &mut AnyConnection, id: i64) -> Result<serde_json::V
     }))
 }
 
-async fn order_view(conn: &mut AnyConnection, id: i64) -> Result<OrderView, StoreError> {
-    let row: OrderRow = sqlx::query_as(
-        "SELECT id, connector_id, provider_id, customer_id, number, status, total_minor, currency, placed_at, \
-         updated_at, delivery_address, attributes FROM orders WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_one(&mut *conn)
+async fn order_view(conn: &mut Conn<'_>, id: i64) -> Result<OrderView, StoreError> {
+    let row: OrderRow = conn.one("SELECT id, connector_id, provider_id, customer_id, number, status, total_minor, currency, placed_at, \
+         updated_at, delivery_address, attributes FROM orders WHERE id = $1", params![id])
     .await?;
     let (
         id,
@@ -727,18 +747,12 @@ async fn order_view(conn: &mut AnyConnection, id: i64) -> Result<OrderView, Stor
         address,
         attributes,
     ) = row;
-    let lines: Vec<(Option<String>, String, i64, i64, String)> = sqlx::query_as(
-        "SELECT sku, name, quantity, unit_price_minor, currency FROM order_lines WHERE order_id = $1 ORDER BY position",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
+    let lines: Vec<(Option<String>, String, i64, i64, String)> = conn.all("SELECT sku, name, quantity, unit_price_minor, currency FROM order_lines WHERE order_id = $1 ORDER BY position", params![id])
     .await?;
     let location = super::locations::location_view(&mut *conn, id).await?;
-    let payment_ids: Vec<(i64,)> =
-        sqlx::query_as("SELECT id FROM payments WHERE order_id = $1 ORDER BY occurred_at, id")
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let payment_ids: Vec<(i64,)> = conn
+        .all("SELECT id FROM payments WHERE order_id = $1 ORDER BY occurred_at, id", params![id])
+        .await?;
     let mut payments = Vec::new();
     for (payment,) in payment_ids {
         payments.push(payment_json(conn, payment).await?);

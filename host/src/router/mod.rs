@@ -1,0 +1,234 @@
+//! The router: what a connector's events mean for the store. In order, for each event: who
+//! the contact is ([`identity`]), which record it is and whether it changes anything
+//! ([`records`]). The store executes the SQL; this module decides.
+//!
+//! Events are prepared before they reach a writer — validated, their identifiers normalized,
+//! their content hashed — so the writer's transaction does only the lookups and writes.
+
+mod identity;
+mod records;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::identity::{Kind, Normalizer};
+use crate::model::{Contact, Event, Provenance};
+use crate::runtime::KvWrites;
+use crate::store::records as sql;
+use crate::store::{IdentifierLimits, IngestReport, Store, StoreError, Tx, lock_key, write_job};
+
+/// An identifier as the router matches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Point {
+    pub kind: Kind,
+    /// Normalized.
+    pub value: String,
+    /// As received.
+    pub raw: String,
+    pub provenance: Provenance,
+}
+
+/// An identifier that is recorded but does not link records, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unusable {
+    pub kind: Kind,
+    pub value: String,
+    pub raw: String,
+    /// `blocked`, `invalid` or `shared`.
+    pub status: &'static str,
+    pub reason: String,
+}
+
+/// A contact, normalized.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Who {
+    pub usable: Vec<Point>,
+    pub unusable: Vec<Unusable>,
+}
+
+impl Who {
+    /// Normalizes a contact's identifiers; the same identifier given twice counts once.
+    fn of(contact: &Contact, normalizer: &Normalizer) -> Who {
+        let mut who = Who::default();
+        for point in &contact.identifiers {
+            match normalizer.normalize(&point.identifier) {
+                Ok(n) => {
+                    match who.usable.iter_mut().find(|p| p.kind == n.kind && p.value == n.value) {
+                        // The strongest provenance given for it stands.
+                        Some(seen) => seen.provenance = seen.provenance.min(point.provenance),
+                        None => who.usable.push(Point {
+                            kind: n.kind,
+                            value: n.value,
+                            raw: n.raw,
+                            provenance: point.provenance,
+                        }),
+                    }
+                }
+                Err(u) => {
+                    let status = if u.reason == "blocked value" { "blocked" } else { "invalid" };
+                    let value = u.raw.trim().to_lowercase();
+                    if !who.unusable.iter().any(|p| p.kind == u.kind && p.value == value) {
+                        who.unusable.push(Unusable {
+                            kind: u.kind,
+                            value,
+                            raw: u.raw,
+                            status,
+                            reason: u.reason,
+                        });
+                    }
+                }
+            }
+        }
+        who.usable.sort_by(|a, b| (a.kind, &a.value).cmp(&(b.kind, &b.value)));
+        who
+    }
+
+    fn is_empty(&self) -> bool {
+        self.usable.is_empty() && self.unusable.is_empty()
+    }
+}
+
+/// An event ready for a writer.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    pub event: Event,
+    /// The hash of the event's content: a redelivery has the same.
+    pub hash: String,
+    /// Its contact, normalized (a shipment may have none).
+    pub who: Option<Who>,
+}
+
+/// What one ingest writes, prepared.
+struct Job {
+    connector: String,
+    events: Vec<Prepared>,
+    kv: KvWrites,
+    cursor: Option<String>,
+    limits: IdentifierLimits,
+}
+
+fn hash<T: Serialize>(value: &T) -> String {
+    hex::encode(Sha256::digest(serde_json::to_vec(value).unwrap_or_default()))
+}
+
+fn contact_of(event: &Event) -> Option<&Contact> {
+    match event {
+        Event::Contact(e) => Some(&e.contact),
+        Event::Interaction(e) => Some(&e.contact),
+        Event::Order(e) => Some(&e.contact),
+        Event::Consent(e) => Some(&e.contact),
+        Event::Payment(e) => Some(&e.contact),
+        Event::Shipment(e) => e.contact.as_ref(),
+    }
+}
+
+/// Prepares events for a writer: each event's content hash and normalized contact.
+pub(crate) fn prepare(
+    normalizer: &Normalizer,
+    events: Vec<Event>,
+) -> Result<Vec<Prepared>, StoreError> {
+    events
+        .into_iter()
+        .map(|event| {
+            if event.provider_id().trim().is_empty() {
+                return Err(StoreError::InvalidEvent {
+                    provider_id: String::new(),
+                    reason: "the provider id is empty; every event needs one so redelivery is recognised"
+                        .into(),
+                });
+            }
+            let who = contact_of(&event).map(|contact| Who::of(contact, normalizer));
+            Ok(Prepared { hash: hash(&event), who, event })
+        })
+        .collect()
+}
+
+/// The advisory keys of every identifier the events resolve.
+fn locks(events: &[Prepared]) -> Vec<i64> {
+    events
+        .iter()
+        .filter_map(|p| p.who.as_ref())
+        .flat_map(|who| who.usable.iter().map(|p| lock_key(p.kind.as_str(), &p.value)))
+        .collect()
+}
+
+impl Store {
+    /// Stores the events of one webhook or poll in one transaction: all of them or none.
+    pub async fn ingest(
+        &self,
+        connector: &str,
+        events: &[Event],
+    ) -> Result<IngestReport, StoreError> {
+        self.ingest_call(connector, events.to_vec(), KvWrites::default(), None).await
+    }
+
+    /// Stores polled events and the connector's next cursor in one transaction.
+    pub async fn ingest_polled(
+        &self,
+        connector: &str,
+        events: &[Event],
+        next_cursor: Option<&str>,
+    ) -> Result<IngestReport, StoreError> {
+        self.ingest_call(
+            connector,
+            events.to_vec(),
+            KvWrites::default(),
+            next_cursor.map(str::to_string),
+        )
+        .await
+    }
+
+    /// Stores a connector call's outcome in one transaction: its events, what it wrote to its
+    /// key-value state, and (a poll) its next cursor. Nothing is stored if any of it fails.
+    pub async fn ingest_call(
+        &self,
+        connector: &str,
+        events: Vec<Event>,
+        kv: KvWrites,
+        cursor: Option<String>,
+    ) -> Result<IngestReport, StoreError> {
+        let events = prepare(self.normalizer(), events)?;
+        let locks = locks(&events);
+        let job = Arc::new(Job {
+            connector: connector.to_string(),
+            events,
+            kv,
+            cursor,
+            limits: self.limits(),
+        });
+        self.write(
+            locks,
+            write_job!(|tx| {
+                let job = job.clone();
+                async move { run(tx, &job).await }
+            }),
+        )
+        .await
+    }
+
+    /// Stores several webhooks' events, each its own job; the writers commit them together.
+    /// The reports come back in order.
+    pub async fn ingest_batch(
+        &self,
+        batch: &[(&str, &[Event])],
+    ) -> Result<Vec<IngestReport>, StoreError> {
+        let jobs = batch.iter().map(|(connector, events)| self.ingest(connector, events));
+        futures_util::future::try_join_all(jobs).await
+    }
+}
+
+async fn run(tx: &mut Tx<'_>, job: &Job) -> Result<IngestReport, StoreError> {
+    let mut report = IngestReport::default();
+    let ctx = records::Ctx { connector: &job.connector, limits: job.limits };
+    for prepared in &job.events {
+        let outcome = records::event(tx, &ctx, prepared, &mut report.merges).await?;
+        report.events.push(outcome);
+    }
+    sql::apply_kv(tx, &job.connector, &job.kv).await?;
+    if let Some(cursor) = &job.cursor {
+        sql::set_cursor(tx, &job.connector, cursor).await?;
+    }
+    Ok(report)
+}
