@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 use crate::config::Geocoding;
 use crate::metrics::Metrics;
-use crate::model::{Address, ConnectorError, Event};
+use crate::model::{Address, ConnectorError};
 use crate::registry::Registry;
 use crate::runtime::{CallError, LoadedConnector};
 use crate::store::{GeocodeResult, PendingAddress, Store};
@@ -54,14 +54,9 @@ impl Geocoder {
         Geocoder::default()
     }
 
-    /// Tells the worker that `events` were just stored, if any of them is an order with a
-    /// delivery address.
-    pub fn orders_stored(&self, events: &[Event]) {
-        let addressed =
-            |e: &Event| matches!(e, Event::Order(order) if order.delivery_address.is_some());
-        if events.iter().any(addressed) {
-            self.wake.notify_one();
-        }
+    /// Wakes the worker: an order with a delivery address was stored.
+    pub fn address_stored(&self) {
+        self.wake.notify_one();
     }
 
     /// Starts the worker; it ends when `shutdown` turns true.

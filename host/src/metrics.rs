@@ -111,18 +111,10 @@ impl Metrics {
     }
 
     /// Counts stored events.
-    pub fn stored(&self, connector: &str, events: &[crate::model::Event]) {
-        for event in events {
-            let kind = match event {
-                crate::model::Event::Contact(_) => "contact",
-                crate::model::Event::Interaction(_) => "interaction",
-                crate::model::Event::Order(_) => "order",
-                crate::model::Event::Shipment(_) => "shipment",
-                crate::model::Event::Consent(_) => "consent",
-                crate::model::Event::Payment(_) => "payment",
-            };
+    pub fn stored(&self, connector: &str, kinds: &[&'static str]) {
+        for kind in kinds {
             self.events
-                .get_or_create(&EventLabels { connector: connector.into(), kind: kind.into() })
+                .get_or_create(&EventLabels { connector: connector.into(), kind: (*kind).into() })
                 .inc();
         }
     }

@@ -491,6 +491,24 @@ pub enum Event {
 }
 
 impl Event {
+    /// What kind of event it is: `contact`, `interaction`, `order`, `shipment`, `consent`,
+    /// `payment`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Contact(_) => "contact",
+            Event::Interaction(_) => "interaction",
+            Event::Order(_) => "order",
+            Event::Shipment(_) => "shipment",
+            Event::Consent(_) => "consent",
+            Event::Payment(_) => "payment",
+        }
+    }
+
+    /// Whether it is an order with a delivery address (which the geocoder places).
+    pub fn has_delivery_address(&self) -> bool {
+        matches!(self, Event::Order(order) if order.delivery_address.is_some())
+    }
+
     /// The provider's id of the event: with the connector id, what makes a redelivery
     /// recognisable.
     pub fn provider_id(&self) -> &str {

@@ -87,18 +87,23 @@ async fn poll_connector(
         let started = std::time::Instant::now();
         slot.counters.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         slot.record_poll(crate::store::now_millis());
-        let result = match connector.poll(cursor).await {
-            Ok(outcome) => {
+        let result = match connector.poll_staged(cursor).await {
+            Ok((outcome, kv)) => {
                 state.metrics.call(id, "poll", "ok", started.elapsed().as_secs_f64());
-                match state
-                    .store
-                    .ingest_polled(id, &outcome.events, outcome.next_cursor.as_deref())
-                    .await
-                {
+                // The events, the connector's state writes and the next cursor: one
+                // transaction, so a poll that cannot be stored is polled again from the same
+                // cursor with the same state.
+                let kinds: Vec<&'static str> =
+                    outcome.events.iter().map(crate::model::Event::kind).collect();
+                let addressed =
+                    outcome.events.iter().any(crate::model::Event::has_delivery_address);
+                match state.store.ingest_call(id, outcome.events, kv, outcome.next_cursor).await {
                     Ok(_) => {
-                        state.metrics.stored(id, &outcome.events);
-                        state.geocoder.orders_stored(&outcome.events);
-                        Ok(outcome.events.len())
+                        state.metrics.stored(id, &kinds);
+                        if addressed {
+                            state.geocoder.address_stored();
+                        }
+                        Ok(kinds.len())
                     }
                     Err(error) => Err(format!("the store failed: {error}")),
                 }

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, he
 use axum::response::{IntoResponse, Response};
 
 use super::{ApiError, AppState};
-use crate::model::{ConnectorError, HttpRequest, HttpResponse};
+use crate::model::{self, ConnectorError, HttpRequest, HttpResponse};
 use crate::recorded;
 use crate::runtime::CallError;
 use crate::store::StoreError;
@@ -87,11 +87,14 @@ pub async fn process_webhook(
     };
     slot.counters.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let started = Instant::now();
-    let kept = dead_letter.then(|| serde_json::to_value(&request).unwrap_or_default());
+    // Kept for a dead letter, serialized only if one is needed.
+    let kept = dead_letter.then(|| request.clone());
     let keep = async |error: &str| {
         slot.counters.errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         slot.record_error(error);
         if let Some(request) = &kept {
+            let request = serde_json::to_value(request).unwrap_or_default();
+            let request = &request;
             state
                 .metrics
                 .dead_letters
@@ -107,10 +110,10 @@ pub async fn process_webhook(
             }
         }
     };
-    let outcome = loaded.handle_webhook(request).await;
+    let outcome = loaded.handle_webhook_staged(request).await;
     let seconds = started.elapsed().as_secs_f64();
-    let outcome = match outcome {
-        Ok(outcome) => outcome,
+    let (outcome, kv) = match outcome {
+        Ok(staged) => staged,
         Err(CallError::Connector { error, .. }) => {
             state.metrics.call(connector, "webhook", "rejected", seconds);
             slot.counters.errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -133,22 +136,36 @@ pub async fn process_webhook(
     };
     state.metrics.call(connector, "webhook", "ok", seconds);
     let committing = Instant::now();
-    match state.store.ingest(connector, &outcome.events).await {
+    let model::WebhookOutcome { response, events } = outcome;
+    let kinds: Vec<&'static str> = events.iter().map(model::Event::kind).collect();
+    let addressed = events.iter().any(model::Event::has_delivery_address);
+    // The events and what the connector wrote to its state commit together: a webhook that
+    // cannot be stored leaves no trace of having been seen (a single-use token, say).
+    match state.store.ingest_call(connector, events, kv, None).await {
         Ok(_) => {
             state.metrics.commit_seconds.observe(committing.elapsed().as_secs_f64());
-            state.metrics.stored(connector, &outcome.events);
-            state.geocoder.orders_stored(&outcome.events);
-            Ok(outcome.response)
+            state.metrics.stored(connector, &kinds);
+            if addressed {
+                state.geocoder.address_stored();
+            }
+            Ok(response)
         }
         Err(error @ StoreError::InvalidEvent { .. }) => {
             let message = format!("the connector reported an invalid event: {error}");
             keep(&message).await;
             Err(ApiError::Internal(message))
         }
-        Err(error) => {
+        Err(error) if error.is_transient() => {
             let message = format!("the store failed: {error}");
             keep(&message).await;
             Err(ApiError::Unavailable("the store is unavailable; retry later".into()))
+        }
+        // The same request would fail the same way: the provider should not retry it; the
+        // dead letter waits for a fix and a replay.
+        Err(error) => {
+            let message = format!("the store refused the events: {error}");
+            keep(&message).await;
+            Err(ApiError::Internal(message))
         }
     }
 }

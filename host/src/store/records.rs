@@ -61,29 +61,38 @@ pub(crate) async fn owners(
     if identifiers.is_empty() {
         return Ok(Vec::new());
     }
-    // `kind:value`: a kind never contains a colon.
-    let keys: Vec<String> = identifiers.iter().map(|(k, v)| format!("{k}:{v}")).collect();
     let sql = match conn.backend() {
         // The list drives the join (CROSS JOIN keeps that order), each entry one lookup in
         // the (kind, value) index.
         Backend::Sqlite => {
             "SELECT cp.kind, cp.value, cp.customer_id, cp.id, cp.last_seen, cp.verified, cp.status, c.merged_into \
-             FROM json_each($1) AS j CROSS JOIN contact_points AS cp JOIN customers AS c ON c.id = cp.customer_id \
-             WHERE cp.kind = substr(j.value, 1, instr(j.value, ':') - 1) \
-             AND cp.value = substr(j.value, instr(j.value, ':') + 1) \
+             FROM json_each($1) AS k CROSS JOIN contact_points AS cp JOIN customers AS c ON c.id = cp.customer_id \
+             WHERE cp.kind = json_extract(k.value, '$[0]') AND cp.value = json_extract(k.value, '$[1]') \
              ORDER BY cp.customer_id, cp.kind, cp.value, cp.id"
         }
+        // `FOR UPDATE` returns the customer as a concurrent merge left it.
         Backend::Postgres => {
-            // `FOR UPDATE` returns the customer as a concurrent merge left it.
             "SELECT cp.kind, cp.value, cp.customer_id, cp.id, cp.last_seen, cp.verified, cp.status, c.merged_into \
-             FROM contact_points cp JOIN customers c ON c.id = cp.customer_id \
-             WHERE (cp.kind, cp.value) IN (SELECT split_part(k, ':', 1), substr(k, strpos(k, ':') + 1) \
-                                           FROM unnest($1::text[]) AS k) \
+             FROM unnest($1::text[], $2::text[]) AS k (kind, value) \
+             JOIN contact_points cp ON cp.kind = k.kind AND cp.value = k.value \
+             JOIN customers c ON c.id = cp.customer_id \
              ORDER BY cp.customer_id, cp.kind, cp.value, cp.id FOR UPDATE OF c"
         }
     };
     type Row = (String, String, i64, i64, i64, bool, String, Option<i64>);
-    let rows: Vec<Row> = conn.all(sql, params![keys]).await?;
+    let rows: Vec<Row> = match conn.backend() {
+        Backend::Sqlite => {
+            let pairs: Vec<[&str; 2]> =
+                identifiers.iter().map(|(k, v)| [k.as_str(), v.as_str()]).collect();
+            let pairs = serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".into());
+            conn.all(sql, params![pairs]).await?
+        }
+        Backend::Postgres => {
+            let kinds: Vec<String> = identifiers.iter().map(|(k, _)| k.clone()).collect();
+            let values: Vec<String> = identifiers.iter().map(|(_, v)| v.clone()).collect();
+            conn.all(sql, params![kinds, values]).await?
+        }
+    };
     // A merge moves every identifier of the customer it absorbs: one still pointing at an
     // absorbed customer was read before a concurrent merge committed.
     if let Some(row) = rows.iter().find(|r| r.7.is_some()) {
