@@ -9,6 +9,8 @@ use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use switchboard::recorded::Recorded;
+
+mod users;
 use switchboard::runtime::{
     AllowedHost, CallError, ConnectorSettings, Limits, LoadedConnector, MemoryKv, Runtime,
     RuntimeConfig,
@@ -52,6 +54,21 @@ enum Command {
     /// Inspect and try connector components.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// The people who log in: add, list, disable, enable, reset a password (on the store of
+    /// the config file; no server needed).
+    Users {
+        /// The config file (its `[store] url`).
+        #[arg(
+            long,
+            short = 'c',
+            global = true,
+            default_value = "switchboard.toml",
+            env = "SWITCHBOARD_CONFIG"
+        )]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: users::UsersCommand,
+    },
     /// Connectors of a running server.
     Connectors {
         #[command(flatten)]
@@ -203,6 +220,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!("store at {} is up to date", redact_url(&config.store_url));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Users { config, command } => users::run(config, command).await,
         Command::Config(ConfigCommand::Check { file }) => {
             match switchboard::config::load(&file, &switchboard::server::env_lookup) {
                 Ok(config) => {

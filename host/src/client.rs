@@ -27,11 +27,13 @@ pub enum ClientError {
     Timeout(Duration),
 }
 
-/// An answer: status and body.
+/// An answer: status, headers and body.
 #[derive(Debug)]
 pub struct Answer {
     /// Status code.
     pub status: u16,
+    /// Headers, names lower-cased, in the order received.
+    pub headers: Vec<(String, String)>,
     /// Body.
     pub body: Vec<u8>,
 }
@@ -100,12 +102,23 @@ pub async fn send(
             body =
                 dechunk(&body).ok_or_else(|| ClientError::Malformed("bad chunked body".into()))?;
         }
-        Ok(Answer { status, body })
+        let headers = head
+            .lines()
+            .skip(1)
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
+            .collect();
+        Ok(Answer { status, headers, body })
     };
     tokio::time::timeout(timeout, exchange).await.map_err(|_| ClientError::Timeout(timeout))?
 }
 
 impl Answer {
+    /// The first value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
     /// The body as JSON (`Null` if it is not JSON).
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)

@@ -11,7 +11,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::runtime::{AllowedHost, DEFAULT_DEADLINE, DEFAULT_MEMORY_LIMIT};
-use crate::store::IdentifierLimits;
+use crate::sla::{Calendar, DeskSettings, Priority, Sla};
+use crate::store::{IdentifierLimits, Policy};
 
 /// One problem in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +106,85 @@ pub struct Config {
     pub api_tokens: Vec<(Secret, Role)>,
     /// `[[connector]]`, in file order.
     pub connectors: Vec<Connector>,
+    /// `[store]` writers and batch size.
+    pub store: StoreTuning,
+    /// `[auth]`: sessions and login limits.
+    pub auth: Auth,
+    /// `[conversations]`, `[business_hours]` and `[[sla]]`.
+    pub desk: DeskSettings,
+    /// `[[team]]`, in file order.
+    pub teams: Vec<TeamConfig>,
+    /// `[[routing]]`, in file order.
+    pub routing: Vec<RoutingConfig>,
+}
+
+/// `[store]` tuning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreTuning {
+    /// PostgreSQL writer connections per host.
+    pub writers: u32,
+    /// Jobs one writer transaction commits together at most.
+    pub max_batch: usize,
+}
+
+impl Default for StoreTuning {
+    fn default() -> Self {
+        let store = crate::store::StoreConfig::default();
+        StoreTuning { writers: store.writers, max_batch: store.max_batch }
+    }
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Auth {
+    /// A session ends after this long unused.
+    pub session_idle: Duration,
+    /// A session ends this long after login.
+    pub session_max: Duration,
+    /// Failed logins per e-mail address within `lockout_window`.
+    pub max_failures_per_email: i64,
+    /// Failed logins per client address within `lockout_window`.
+    pub max_failures_per_client: i64,
+    /// The window failures are counted over.
+    pub lockout_window: Duration,
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        let d = crate::auth::AuthSettings::default();
+        Auth {
+            session_idle: d.session_idle,
+            session_max: d.session_max,
+            max_failures_per_email: d.max_failures_per_email,
+            max_failures_per_client: d.max_failures_per_client,
+            lockout_window: d.lockout_window,
+        }
+    }
+}
+
+/// One `[[team]]`: created at start if missing; its members (users' e-mail addresses) are
+/// set when the list is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamConfig {
+    /// The team's name.
+    pub name: String,
+    /// Members' e-mail addresses, lower-cased; `None` leaves members to the API.
+    pub members: Option<Vec<String>>,
+}
+
+/// One `[[routing]]`: who is responsible for a connector or a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutingConfig {
+    /// `connector:<id>` or `channel:<name>`.
+    pub scope: String,
+    /// The responsible team's name.
+    pub team: Option<String>,
+    /// The responsible agent's e-mail address.
+    pub agent: Option<String>,
+    /// How new conversations are assigned.
+    pub policy: Policy,
+    /// Open conversations an agent carries at most.
+    pub capacity: Option<i64>,
 }
 
 /// `[server]`.
@@ -196,6 +276,79 @@ struct RawConfig {
     api_tokens: Vec<RawToken>,
     #[serde(default, rename = "connector")]
     connectors: Vec<RawConnector>,
+    #[serde(default)]
+    auth: RawAuth,
+    #[serde(default)]
+    conversations: RawConversations,
+    business_hours: Option<RawBusinessHours>,
+    #[serde(default)]
+    sla: Vec<RawSla>,
+    #[serde(default, rename = "team")]
+    teams: Vec<RawTeam>,
+    #[serde(default)]
+    routing: Vec<RawRouting>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawAuth {
+    session_idle: Option<Spanned<String>>,
+    session_max: Option<Spanned<String>>,
+    max_failures_per_email: Option<Spanned<i64>>,
+    max_failures_per_client: Option<Spanned<i64>>,
+    lockout_window: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawConversations {
+    reopen_within: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+struct RawBusinessHours {
+    time_zone: Spanned<String>,
+    #[serde(default)]
+    monday: String,
+    #[serde(default)]
+    tuesday: String,
+    #[serde(default)]
+    wednesday: String,
+    #[serde(default)]
+    thursday: String,
+    #[serde(default)]
+    friday: String,
+    #[serde(default)]
+    saturday: String,
+    #[serde(default)]
+    sunday: String,
+    #[serde(default)]
+    holidays: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawSla {
+    name: Spanned<String>,
+    channel: Option<String>,
+    priority: Option<Spanned<String>>,
+    first_response: Option<Spanned<String>>,
+    resolution: Option<Spanned<String>>,
+    #[serde(default)]
+    business_hours: bool,
+}
+
+#[derive(Deserialize)]
+struct RawTeam {
+    name: Spanned<String>,
+    members: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct RawRouting {
+    connector: Option<Spanned<String>>,
+    channel: Option<Spanned<String>>,
+    team: Option<String>,
+    agent: Option<String>,
+    policy: Option<Spanned<String>>,
+    capacity: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -209,6 +362,8 @@ struct RawServer {
 #[derive(Deserialize, Default)]
 struct RawStore {
     url: Option<Spanned<String>>,
+    writers: Option<Spanned<u32>>,
+    max_batch: Option<Spanned<usize>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -407,6 +562,7 @@ impl Checker<'_> {
             // Provider webhooks are small; inbound e-mail with attachments is the largest.
             None => 1 << 20,
         };
+        let store = self.store_tuning(&raw.store);
         let store_url = match raw.store.url {
             Some(url) => {
                 let value = self.expand(&url, env);
@@ -511,7 +667,16 @@ impl Checker<'_> {
                 .and_then(|v| self.duration(v))
                 .unwrap_or(DEFAULT_GEOCODING_INTERVAL),
         };
+        let auth = self.auth(&raw.auth);
+        let desk = self.desk(&raw.conversations, raw.business_hours.as_ref(), &raw.sla);
+        let teams = self.teams(&raw.teams);
+        let routing = self.routing(&raw.routing, &teams);
         Config {
+            store,
+            auth,
+            desk,
+            teams,
+            routing,
             path: path.to_path_buf(),
             server: Server {
                 listen,
@@ -530,6 +695,247 @@ impl Checker<'_> {
             api_tokens,
             connectors,
         }
+    }
+
+    fn store_tuning(&mut self, raw: &RawStore) -> StoreTuning {
+        let mut tuning = StoreTuning::default();
+        if let Some(writers) = &raw.writers {
+            if (1..=64).contains(writers.get_ref()) {
+                tuning.writers = *writers.get_ref();
+            } else {
+                self.at(writers.span(), format!("writers `{}` must be 1 to 64", writers.get_ref()));
+            }
+        }
+        if let Some(batch) = &raw.max_batch {
+            if (1..=10_000).contains(batch.get_ref()) {
+                tuning.max_batch = *batch.get_ref();
+            } else {
+                self.at(
+                    batch.span(),
+                    format!("max_batch `{}` must be 1 to 10000", batch.get_ref()),
+                );
+            }
+        }
+        tuning
+    }
+
+    fn auth(&mut self, raw: &RawAuth) -> Auth {
+        let mut auth = Auth::default();
+        let duration =
+            |checker: &mut Self, value: &Option<Spanned<String>>, into: &mut Duration| {
+                if let Some(d) = value.as_ref().and_then(|v| checker.duration(v)) {
+                    *into = d;
+                }
+            };
+        duration(self, &raw.session_idle, &mut auth.session_idle);
+        duration(self, &raw.session_max, &mut auth.session_max);
+        duration(self, &raw.lockout_window, &mut auth.lockout_window);
+        for (value, into) in [
+            (&raw.max_failures_per_email, &mut auth.max_failures_per_email),
+            (&raw.max_failures_per_client, &mut auth.max_failures_per_client),
+        ] {
+            if let Some(value) = value {
+                if (1..=10_000).contains(value.get_ref()) {
+                    *into = *value.get_ref();
+                } else {
+                    self.at(
+                        value.span(),
+                        format!("`{}` must be 1 to 10000 failed logins", value.get_ref()),
+                    );
+                }
+            }
+        }
+        if auth.session_idle > auth.session_max {
+            let span = raw.session_idle.as_ref().map(|v| v.span()).unwrap_or(0..0);
+            self.at(span, "session_idle is longer than session_max".into());
+        }
+        auth
+    }
+
+    fn desk(
+        &mut self,
+        conversations: &RawConversations,
+        hours: Option<&RawBusinessHours>,
+        policies: &[RawSla],
+    ) -> DeskSettings {
+        let mut desk = DeskSettings::default();
+        if let Some(d) = conversations.reopen_within.as_ref().and_then(|v| self.duration(v)) {
+            desk.reopen_within = d;
+        }
+        let mut calendar = None;
+        if let Some(hours) = hours {
+            let week = [
+                hours.monday.clone(),
+                hours.tuesday.clone(),
+                hours.wednesday.clone(),
+                hours.thursday.clone(),
+                hours.friday.clone(),
+                hours.saturday.clone(),
+                hours.sunday.clone(),
+            ];
+            match Calendar::new(hours.time_zone.get_ref(), &week, &hours.holidays) {
+                Ok(parsed) if week.iter().all(|d| d.trim().is_empty()) => {
+                    let _ = parsed;
+                    self.at(
+                        hours.time_zone.span(),
+                        "[business_hours] opens on no day: give at least one day's hours, e.g. monday = \"09:00-18:00\"".into(),
+                    );
+                }
+                Ok(parsed) => calendar = Some(parsed),
+                Err(error) => self.at(hours.time_zone.span(), format!("[business_hours]: {error}")),
+            }
+        }
+        let mut names = BTreeSet::new();
+        for raw in policies {
+            let name = raw.name.get_ref().trim().to_string();
+            if name.is_empty() || !names.insert(name.clone()) {
+                self.at(raw.name.span(), format!("sla name `{name}` is empty or used twice"));
+            }
+            let priority = raw.priority.as_ref().and_then(|p| match Priority::parse(p.get_ref()) {
+                Some(priority) => Some(priority),
+                None => {
+                    self.at(
+                        p.span(),
+                        format!("priority `{}` is not low, normal, high or urgent", p.get_ref()),
+                    );
+                    None
+                }
+            });
+            let first_response = raw.first_response.as_ref().and_then(|v| self.duration(v));
+            let resolution = raw.resolution.as_ref().and_then(|v| self.duration(v));
+            if raw.first_response.is_none() && raw.resolution.is_none() {
+                self.at(
+                    raw.name.span(),
+                    format!("sla `{name}` sets neither first_response nor resolution"),
+                );
+            }
+            if raw.business_hours && hours.is_none() {
+                self.at(
+                    raw.name.span(),
+                    format!("sla `{name}` counts business hours, but there is no [business_hours]"),
+                );
+            }
+            desk.sla.policies.push(crate::sla::Policy {
+                name,
+                channel: raw.channel.clone(),
+                priority,
+                first_response,
+                resolution,
+                business_hours: raw.business_hours,
+            });
+        }
+        desk.sla = Sla {
+            policies: std::mem::take(&mut desk.sla.policies),
+            calendar: calendar.unwrap_or_default(),
+        };
+        desk
+    }
+
+    fn teams(&mut self, raw: &[RawTeam]) -> Vec<TeamConfig> {
+        let mut names = BTreeSet::new();
+        let mut teams = Vec::new();
+        for team in raw {
+            let name = team.name.get_ref().trim().to_string();
+            if name.is_empty() || name.len() > 100 {
+                self.at(team.name.span(), "team name must be 1 to 100 characters".into());
+            } else if !names.insert(name.clone()) {
+                self.at(team.name.span(), format!("team `{name}` is named twice"));
+            }
+            let members =
+                team.members.as_ref().map(|m| m.iter().map(|e| e.trim().to_lowercase()).collect());
+            teams.push(TeamConfig { name, members });
+        }
+        teams
+    }
+
+    fn routing(&mut self, raw: &[RawRouting], teams: &[TeamConfig]) -> Vec<RoutingConfig> {
+        let mut scopes = BTreeSet::new();
+        let mut rules = Vec::new();
+        for rule in raw {
+            let (scope, span) = match (&rule.connector, &rule.channel) {
+                (Some(c), None) => (format!("connector:{}", c.get_ref()), c.span()),
+                (None, Some(c)) => (format!("channel:{}", c.get_ref()), c.span()),
+                (Some(c), Some(_)) => {
+                    self.at(
+                        c.span(),
+                        "a [[routing]] names a connector or a channel, not both".into(),
+                    );
+                    continue;
+                }
+                (None, None) => {
+                    let span = rule.policy.as_ref().map(|p| p.span()).unwrap_or(0..0);
+                    self.at(
+                        span,
+                        "a [[routing]] needs `connector = \"<id>\"` or `channel = \"<name>\"`"
+                            .into(),
+                    );
+                    continue;
+                }
+            };
+            let name = scope.split_once(':').map(|(_, n)| n).unwrap_or("");
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+            {
+                self.at(
+                    span.clone(),
+                    format!("`{name}` must be lower case letters, digits, `-` or `_`"),
+                );
+            }
+            if !scopes.insert(scope.clone()) {
+                self.at(span.clone(), format!("`{scope}` is routed twice"));
+            }
+            let policy = match &rule.policy {
+                None => Policy::Manual,
+                Some(p) => match Policy::parse(p.get_ref()) {
+                    Some(policy) => policy,
+                    None => {
+                        self.at(
+                            p.span(),
+                            format!(
+                                "policy `{}` is not manual, round-robin or least-open",
+                                p.get_ref()
+                            ),
+                        );
+                        Policy::Manual
+                    }
+                },
+            };
+            if let Some(team) = &rule.team
+                && !teams.iter().any(|t| &t.name == team)
+            {
+                self.at(span.clone(), format!("team `{team}` is not a [[team]] of this file"));
+            }
+            if rule.team.is_none() && rule.agent.is_none() {
+                self.at(span.clone(), format!("`{scope}` needs a `team`, an `agent` or both"));
+            }
+            if policy != Policy::Manual && rule.team.is_none() {
+                self.at(
+                    span.clone(),
+                    format!(
+                        "policy {} picks among a team: `{scope}` needs a `team`",
+                        policy.as_str()
+                    ),
+                );
+            }
+            let capacity = rule.capacity.as_ref().and_then(|c| {
+                if (1..=10_000).contains(c.get_ref()) {
+                    Some(*c.get_ref())
+                } else {
+                    self.at(c.span(), format!("capacity `{}` must be 1 to 10000", c.get_ref()));
+                    None
+                }
+            });
+            rules.push(RoutingConfig {
+                scope,
+                team: rule.team.clone(),
+                agent: rule.agent.as_ref().map(|a| a.trim().to_lowercase()),
+                policy,
+                capacity,
+            });
+        }
+        rules
     }
 
     fn duration(&mut self, value: &Spanned<String>) -> Option<Duration> {

@@ -5,8 +5,10 @@
 //! what it returns, [`identity`] decides who the contact is, [`store`] keeps it.
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod client;
 pub mod config;
+pub mod desk;
 pub mod geocoding;
 pub mod http;
 pub mod identity;
@@ -15,7 +17,9 @@ pub mod model;
 pub mod poller;
 pub mod recorded;
 pub mod registry;
+pub mod reports;
 pub mod router;
 pub mod runtime;
 pub mod server;
+pub mod sla;
 pub mod store;

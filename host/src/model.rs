@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub type Timestamp = i64;
 
 /// Something that identifies a person.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Identifier {
     /// An e-mail address as received.

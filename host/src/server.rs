@@ -9,11 +9,14 @@ use std::time::Duration;
 
 use notify::Watcher;
 
-use crate::config::{self, Config};
+use crate::auth::{Access, Auth, AuthSettings};
+use crate::config::{self, Config, Role};
+use crate::desk::Desk;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::runtime::{Runtime, RuntimeConfig};
+use crate::store::{RoutingRule, UserRole};
 use crate::store::{Store, StoreConfig};
 
 /// Why the server could not start.
@@ -28,6 +31,9 @@ pub enum ServeError {
     /// The runtime could not start.
     #[error("failed to start the plugin runtime: {0}")]
     Runtime(#[from] crate::runtime::LoadError),
+    /// The first admin could not be created.
+    #[error(transparent)]
+    Bootstrap(#[from] BootstrapError),
     /// The address could not be bound.
     #[error("failed to listen on {address}: {source}")]
     Bind {
@@ -90,9 +96,145 @@ pub async fn open_store(config: &Config) -> Result<Store, crate::store::StoreErr
         default_region: config.identity.default_region.clone(),
         blocked: config.identity.blocked.clone(),
         limits: config.identity.limits,
+        writers: config.store.writers,
+        max_batch: config.store.max_batch,
+        desk: config.desk.clone(),
         ..StoreConfig::default()
     })
     .await
+}
+
+/// The login and session settings a config gives.
+pub fn auth_settings(config: &Config) -> AuthSettings {
+    AuthSettings {
+        session_idle: config.auth.session_idle,
+        session_max: config.auth.session_max,
+        max_failures_per_email: config.auth.max_failures_per_email,
+        max_failures_per_client: config.auth.max_failures_per_client,
+        lockout_window: config.auth.lockout_window,
+        // Browsers send a Secure cookie only over HTTPS: set it when the console is served so.
+        secure_cookies: config
+            .server
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://")),
+    }
+}
+
+/// The config's machine tokens with what each may reach.
+pub fn machine_tokens(config: &Config) -> Vec<(crate::config::Secret, Access)> {
+    config
+        .api_tokens
+        .iter()
+        .map(|(token, role)| {
+            let access = match role {
+                Role::Read => Access::Read,
+                Role::Admin => Access::Admin,
+            };
+            (token.clone(), access)
+        })
+        .collect()
+}
+
+/// On a store with no user yet, creates the first admin from `SWITCHBOARD_ADMIN_EMAIL` and
+/// `SWITCHBOARD_ADMIN_PASSWORD` when both are set. Answers whether it did.
+pub async fn bootstrap_admin(
+    store: &Store,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<bool, BootstrapError> {
+    let (Some(email), Some(password)) =
+        (env("SWITCHBOARD_ADMIN_EMAIL"), env("SWITCHBOARD_ADMIN_PASSWORD"))
+    else {
+        return Ok(false);
+    };
+    if store.user_count().await? > 0 {
+        return Ok(false);
+    }
+    let email = crate::auth::checked_email(&email).map_err(BootstrapError::Invalid)?;
+    crate::auth::check_password(&password).map_err(|e| BootstrapError::Invalid(e.to_string()))?;
+    let hash = crate::auth::hash_password_async(password)
+        .await
+        .map_err(|e| BootstrapError::Invalid(e.to_string()))?;
+    store.add_user(&email, "Administrator", UserRole::Admin, Some(hash)).await?;
+    tracing::info!(%email, "created the first admin from SWITCHBOARD_ADMIN_EMAIL");
+    Ok(true)
+}
+
+/// Why the first admin could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    /// The e-mail address or the password breaks the rules.
+    #[error("SWITCHBOARD_ADMIN_EMAIL / SWITCHBOARD_ADMIN_PASSWORD: {0}")]
+    Invalid(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Applies the config's `[[team]]`s and `[[routing]]` rules: teams are created when missing
+/// and given the members the file lists; rules from the file replace the stored ones of their
+/// scope, and rules the file set before but no longer lists are removed (rules set through
+/// the API stay). Problems (a member who is not a user) are answered, not fatal.
+pub async fn apply_people(
+    store: &Store,
+    config: &Config,
+) -> Result<Vec<String>, crate::store::StoreError> {
+    let mut problems = Vec::new();
+    let users = store.users().await?;
+    let id_of = |email: &str| users.iter().find(|u| u.email == email).map(|u| u.id);
+    for team in &config.teams {
+        let members = team.members.as_ref().map(|emails| {
+            emails
+                .iter()
+                .filter_map(|email| {
+                    let id = id_of(email);
+                    if id.is_none() {
+                        problems.push(format!("[[team]] {}: member {email} is not a user; add it with `switchboard users add`", team.name));
+                    }
+                    id
+                })
+                .collect::<Vec<_>>()
+        });
+        store.put_team(&team.name, members).await?;
+    }
+    let teams = store.teams().await?;
+    for rule in &config.routing {
+        let team_id = rule
+            .team
+            .as_ref()
+            .and_then(|name| teams.iter().find(|t| &t.name == name))
+            .map(|t| t.id);
+        let user_id = match &rule.agent {
+            Some(email) => match id_of(email) {
+                Some(id) => Some(id),
+                None => {
+                    problems
+                        .push(format!("[[routing]] {}: agent {email} is not a user", rule.scope));
+                    None
+                }
+            },
+            None => None,
+        };
+        if team_id.is_none() && user_id.is_none() {
+            continue;
+        }
+        store
+            .put_routing_rule(RoutingRule {
+                scope: rule.scope.clone(),
+                team_id,
+                user_id,
+                policy: rule.policy,
+                capacity: rule.capacity,
+                source: "config".into(),
+            })
+            .await?;
+    }
+    for stored in store.routing_rules().await? {
+        if stored.source == "config" && !config.routing.iter().any(|r| r.scope == stored.scope) {
+            store.delete_routing_rule(&stored.scope).await?;
+        }
+    }
+    Ok(problems)
 }
 
 /// Starts everything `config` describes; `watch` enables hot reload on file changes.
@@ -110,11 +252,23 @@ pub async fn start(config: Config, watch: bool) -> Result<Server, ServeError> {
     for problem in registry.apply(&config.connectors).await {
         tracing::error!("{problem}");
     }
+    bootstrap_admin(&store, &env_lookup).await?;
+    for problem in apply_people(&store, &config).await? {
+        tracing::warn!("{problem}");
+    }
+    if store.user_count().await? == 0 {
+        tracing::warn!(
+            "no user can log in yet: run `switchboard users add --role admin`, or start once with \
+             SWITCHBOARD_ADMIN_EMAIL and SWITCHBOARD_ADMIN_PASSWORD set"
+        );
+    }
+    let metrics = Arc::new(Metrics::default());
     let state = AppState {
         store: store.clone(),
         registry: registry.clone(),
-        metrics: Arc::new(Metrics::default()),
-        tokens: Arc::new(config.api_tokens.clone()),
+        metrics: metrics.clone(),
+        auth: Auth::new(store.clone(), auth_settings(&config), machine_tokens(&config)),
+        desk: Desk::new(store.clone(), registry.clone(), metrics),
         public_url: config.server.public_url.clone(),
         geocoder: crate::geocoding::Geocoder::new(),
     };
@@ -138,9 +292,12 @@ pub async fn start(config: Config, watch: bool) -> Result<Server, ServeError> {
         holder,
         shutdown_rx.clone(),
     );
+    let timers =
+        tokio::spawn(crate::router::timers::run(store.clone(), TIMER_TICK, shutdown_rx.clone()));
     let watcher =
         watch.then(|| spawn_watcher(config.path.clone(), registry.clone(), shutdown_rx.clone()));
-    let app = http::app(state.clone(), config.server.body_limit);
+    let app = http::app(state.clone(), config.server.body_limit)
+        .into_make_service_with_connect_info::<SocketAddr>();
     let mut stop = shutdown_rx.clone();
     let notify = shutdown.clone();
     let task = tokio::spawn(async move {
@@ -157,6 +314,7 @@ pub async fn start(config: Config, watch: bool) -> Result<Server, ServeError> {
         }
         let _ = poller.await;
         let _ = geocoding.await;
+        let _ = timers.await;
         if let Some(watcher) = watcher {
             watcher.abort();
         }
@@ -183,6 +341,9 @@ async fn termination() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
 }
+
+/// How often snoozes and SLA due times are checked: a breach shows within this long.
+const TIMER_TICK: Duration = Duration::from_secs(15);
 
 /// How long file events are collected before acting: editors and `cp` write in several steps.
 const DEBOUNCE: Duration = Duration::from_millis(300);

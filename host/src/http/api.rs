@@ -1,91 +1,202 @@
-//! The REST API over the customer store, and sending messages to customers.
+//! The REST API over the customer store: customers, their timeline and identity, merges,
+//! messages to a customer, records by provider id, carts, orders and statistics.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use super::extract::Json;
+use super::extract::{Path, Query};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState};
-use crate::model::{Direction, Interaction, InteractionKind, OutboundMessage};
-use crate::runtime::CallError;
-use crate::store::{CustomerQuery, OrderQuery};
+use crate::auth::Principal;
+use crate::desk::{ReplyOutcome, SendRequest};
+use crate::store::{
+    CartView, CustomerPage, CustomerQuery, Explanation, MergeEntry, OrderQuery, OrderView, Profile,
+    RecordRef, Stats, TimelineFilter, TimelineKind, TimelinePage,
+};
+
+type Caller = axum::Extension<Principal>;
 
 /// `GET /api/customers` parameters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FindParams {
-    /// Free text: name, e-mail or phone.
+    /// Free text: a name, an e-mail address, a phone number in any written form, or an external
+    /// id (`telegram:user:42`).
     q: Option<String>,
     /// E-mail address (any case).
     email: Option<String>,
     /// Phone number (any format).
     phone: Option<String>,
-    /// At most this many (default 50).
+    /// External id, `namespace:value`.
+    external: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Page size (default 50, at most 500).
     limit: Option<u32>,
 }
 
-/// Finds customers by name, e-mail or phone.
-#[utoipa::path(get, path = "/api/customers", params(FindParams), responses((status = 200, description = "Matching live customers")))]
+const MAX_QUERY: usize = 256;
+
+/// Finds customers by name, e-mail, phone or external id; without a filter, lists them all,
+/// page by page.
+#[utoipa::path(get, path = "/api/customers", params(FindParams),
+    responses((status = 200, body = CustomerPage), (status = 400, body = super::error::ErrorBody)))]
 pub async fn find_customers(
     State(state): State<AppState>,
     Query(p): Query<FindParams>,
-) -> Result<Json<Value>, ApiError> {
-    let found = state
+) -> Result<Json<CustomerPage>, ApiError> {
+    for (name, value) in
+        [("q", &p.q), ("email", &p.email), ("phone", &p.phone), ("external", &p.external)]
+    {
+        if value.as_ref().is_some_and(|v| v.len() > MAX_QUERY || v.contains('\0')) {
+            return Err(ApiError::BadRequest(format!(
+                "`{name}` must be at most {MAX_QUERY} bytes, without NUL"
+            )));
+        }
+    }
+    let after = p
+        .cursor
+        .as_deref()
+        .map(|c| {
+            c.parse::<i64>().map_err(|_| {
+                ApiError::BadRequest(format!("`cursor` `{c}` was not issued by this list"))
+            })
+        })
+        .transpose()?;
+    let page = state
         .store
-        .find_customers(&CustomerQuery {
+        .customer_page(&CustomerQuery {
             q: p.q,
             email: p.email,
             phone: p.phone,
+            external: p.external,
+            after,
             limit: p.limit.unwrap_or(50),
         })
         .await?;
-    Ok(Json(json!({ "customers": found })))
+    Ok(Json(page))
+}
+
+/// A customer's profile, with the connector they prefer to be answered on.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CustomerView {
+    /// The profile.
+    #[serde(flatten)]
+    pub profile: Profile,
+    /// The id asked for, when it was merged into this customer.
+    pub merged_from: Option<i64>,
+    /// The connector replies go out on when the agent asks for the preferred one.
+    pub preferred_channel: Option<String>,
+    /// `agent` (an agent chose it) or `customer` (where they started their latest conversation).
+    pub preferred_set_by: Option<String>,
 }
 
 /// A customer's profile. A merged-away id answers the profile of the customer it became.
 #[utoipa::path(get, path = "/api/customers/{id}", params(("id" = i64, Path, description = "Customer id")),
-    responses((status = 200, description = "Profile"), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, body = CustomerView), (status = 404, body = super::error::ErrorBody)))]
 pub async fn get_customer(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CustomerView>, ApiError> {
     let live = state.store.live_customer(id).await?;
-    let mut profile = serde_json::to_value(state.store.profile(live).await?).unwrap_or_default();
-    if live != id {
-        profile["merged_from"] = json!(id);
+    let profile = state.store.profile(live).await?;
+    let (preferred_channel, preferred_set_by) = state.store.preferred_channel(live).await?;
+    Ok(Json(CustomerView {
+        profile,
+        merged_from: (live != id).then_some(id),
+        preferred_channel,
+        preferred_set_by,
+    }))
+}
+
+/// `PATCH /api/customers/{id}` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerChange {
+    /// The connector to answer on when asked for the preferred one; `null` lets the customer's
+    /// behaviour choose again.
+    preferred_channel: Option<String>,
+}
+
+/// Sets the customer's preferred channel.
+#[utoipa::path(patch, path = "/api/customers/{id}", params(("id" = i64, Path)), request_body = CustomerChange,
+    responses((status = 200, body = CustomerView), (status = 400, body = super::error::ErrorBody)))]
+pub async fn patch_customer(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Json(body): Json<CustomerChange>,
+) -> Result<Json<CustomerView>, ApiError> {
+    let live = state.store.live_customer(id).await?;
+    if let Some(connector) = &body.preferred_channel
+        && state.registry.get(connector).is_none()
+    {
+        return Err(ApiError::BadRequest(format!(
+            "`preferred_channel` `{connector}` is not a configured connector"
+        )));
     }
-    Ok(Json(profile))
+    state.store.set_preferred_channel(live, body.preferred_channel).await?;
+    get_customer(State(state), Path(live)).await
 }
 
 /// `GET /api/customers/{id}/timeline` parameters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TimelineParams {
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Page size (default 50, at most 200).
     limit: Option<u32>,
+    /// Only these kinds, comma-separated: `interaction`, `order`, `shipment`, `payment`,
+    /// `conversation_event`, or `all` (default: every kind but `conversation_event`).
+    kind: Option<String>,
+    /// Only what came through this connector (`switchboard`: conversation events).
+    connector: Option<String>,
 }
 
-/// The customer's interactions, orders and shipments across channels, newest first.
+/// The customer's interactions, orders, shipments, payments and conversation events across
+/// channels, newest first.
 #[utoipa::path(get, path = "/api/customers/{id}/timeline", params(("id" = i64, Path), TimelineParams),
-    responses((status = 200, description = "A page of the timeline")))]
+    responses((status = 200, body = TimelinePage), (status = 400, body = super::error::ErrorBody)))]
 pub async fn timeline(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     Query(p): Query<TimelineParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TimelinePage>, ApiError> {
+    let mut filter = TimelineFilter::default();
+    for name in p.kind.as_deref().unwrap_or("").split(',').filter(|n| !n.trim().is_empty()) {
+        if name.trim() == "all" {
+            filter.kinds.extend(TimelineKind::ALL);
+            continue;
+        }
+        let kind = TimelineKind::parse(name).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "`kind` `{}` is not one of interaction, order, shipment, payment, conversation_event",
+                name.trim()
+            ))
+        })?;
+        filter.kinds.push(kind);
+    }
+    if let Some(connector) = p.connector.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        if connector.len() > 64 {
+            return Err(ApiError::BadRequest("`connector` is at most 64 characters".into()));
+        }
+        filter.connector = Some(connector.to_string());
+    }
     let live = state.store.live_customer(id).await?;
-    let page = state.store.timeline(live, p.cursor.as_deref(), p.limit.unwrap_or(50)).await?;
-    Ok(Json(serde_json::to_value(page).unwrap_or_default()))
+    let limit = p.limit.unwrap_or(50);
+    Ok(Json(state.store.timeline_filtered(live, p.cursor.as_deref(), limit, &filter).await?))
 }
 
 /// Which identifiers linked which records, and the merges.
-#[utoipa::path(get, path = "/api/customers/{id}/explain", params(("id" = i64, Path)), responses((status = 200, description = "Explanation")))]
+#[utoipa::path(get, path = "/api/customers/{id}/explain", params(("id" = i64, Path)),
+    responses((status = 200, body = Explanation), (status = 404, body = super::error::ErrorBody)))]
 pub async fn explain(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Explanation>, ApiError> {
     let live = state.store.live_customer(id).await?;
-    Ok(Json(serde_json::to_value(state.store.explain(live).await?).unwrap_or_default()))
+    Ok(Json(state.store.explain(live).await?))
 }
 
 /// `POST /api/customers/{id}/merge` body.
@@ -98,168 +209,137 @@ pub struct MergeRequest {
     reason: Option<String>,
 }
 
-/// Merges `other` into the customer; answers the ledger entry (its `id` undoes it).
+/// Merges `other` into the customer (supervisor); answers the ledger entry (its `id` undoes it).
 #[utoipa::path(post, path = "/api/customers/{id}/merge", params(("id" = i64, Path)), request_body = MergeRequest,
-    responses((status = 200, description = "Merge ledger entry"), (status = 409, body = super::error::ErrorBody)))]
+    responses((status = 200, body = MergeEntry), (status = 409, body = super::error::ErrorBody)))]
 pub async fn merge(
     State(state): State<AppState>,
+    axum::Extension(principal): Caller,
     Path(id): Path<i64>,
     Json(body): Json<MergeRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MergeEntry>, ApiError> {
     let reason = body.reason.unwrap_or_else(|| "merged by an operator".into());
-    let entry = state.store.merge(id, body.other, &reason).await?;
-    Ok(Json(serde_json::to_value(entry).unwrap_or_default()))
+    if reason.len() > 1000 {
+        return Err(ApiError::BadRequest("`reason` must be at most 1000 bytes".into()));
+    }
+    let reason = format!("{reason} ({})", principal.key());
+    Ok(Json(state.store.merge(id, body.other, &reason).await?))
 }
 
-/// Undoes a merge exactly.
+/// Undoes a merge exactly (supervisor).
 #[utoipa::path(post, path = "/api/merges/{id}/undo", params(("id" = i64, Path)),
-    responses((status = 200, description = "The undone ledger entry"), (status = 409, body = super::error::ErrorBody)))]
+    responses((status = 200, body = MergeEntry), (status = 409, body = super::error::ErrorBody)))]
 pub async fn undo_merge(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(serde_json::to_value(state.store.undo_merge(id).await?).unwrap_or_default()))
+) -> Result<Json<MergeEntry>, ApiError> {
+    Ok(Json(state.store.undo_merge(id).await?))
 }
 
-/// `POST /api/customers/{id}/messages` body.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SendRequest {
-    /// The message.
-    text: String,
-    /// Subject (e-mail).
-    subject: Option<String>,
-    /// The connector to send through; by default the customer's most recent inbound channel
-    /// that can send and whose consent allows it.
-    channel: Option<String>,
+/// `GET /api/merges` parameters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MergeParams {
+    /// The `next_cursor` of the previous page.
+    cursor: Option<i64>,
+    /// Page size (default 100, at most 500).
+    limit: Option<u32>,
 }
 
-/// Sends a message to the customer and records it on the timeline.
-#[utoipa::path(post, path = "/api/customers/{id}/messages", params(("id" = i64, Path)), request_body = SendRequest,
-    responses((status = 200, description = "Receipt"), (status = 409, description = "Opted out or no channel", body = super::error::ErrorBody)))]
+/// The merge ledger.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MergeList {
+    /// Merges, newest first, undone ones included.
+    pub merges: Vec<MergeEntry>,
+    /// Pass as `cursor` for the next page; none at the end.
+    pub next_cursor: Option<i64>,
+}
+
+/// Every merge, automatic and manual, newest first.
+#[utoipa::path(get, path = "/api/merges", params(MergeParams), responses((status = 200, body = MergeList)))]
+pub async fn merges(
+    State(state): State<AppState>,
+    Query(p): Query<MergeParams>,
+) -> Result<Json<MergeList>, ApiError> {
+    let limit = p.limit.unwrap_or(100).clamp(1, 500);
+    let merges = state.store.merges(p.cursor, limit).await?;
+    let next_cursor =
+        (merges.len() == limit as usize).then(|| merges.last().map(|m| m.id)).flatten();
+    Ok(Json(MergeList { merges, next_cursor }))
+}
+
+/// Sends a message to the customer through the connector named (`channel`), their preferred
+/// one (`preferred`), or by default the one of their latest message; never where they opted
+/// out. It joins their open conversation. With an `Idempotency-Key`, a retry answers the
+/// first outcome instead of sending again.
+#[utoipa::path(post, path = "/api/customers/{id}/messages", params(("id" = i64, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")), request_body = SendRequest,
+    responses((status = 200, body = ReplyOutcome), (status = 400, body = super::error::ErrorBody),
+        (status = 409, description = "Opted out or no channel", body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody), (status = 502, body = super::error::ErrorBody)))]
 pub async fn send_message(
     State(state): State<AppState>,
+    axum::Extension(principal): Caller,
     Path(id): Path<i64>,
+    headers: HeaderMap,
     Json(body): Json<SendRequest>,
-) -> Result<Json<Value>, ApiError> {
-    if body.text.trim().is_empty() {
-        return Err(ApiError::BadRequest("`text` is empty".into()));
-    }
+) -> Result<Json<ReplyOutcome>, ApiError> {
     let customer = state.store.live_customer(id).await?;
-    let reach = state.store.reach(customer).await?;
-    let candidates: Vec<String> = match &body.channel {
-        Some(channel) => vec![channel.clone()],
-        None => reach.inbound_connectors.clone(),
-    };
-    let mut refusals = Vec::new();
-    let mut chosen = None;
-    for connector_id in candidates {
-        let Some(slot) = state.registry.get(&connector_id) else {
-            refusals.push(format!("`{connector_id}` is not a configured connector"));
-            continue;
-        };
-        let Some(connector) = slot.serving() else {
-            refusals.push(format!("`{connector_id}` is not serving"));
-            continue;
-        };
-        let manifest = connector.manifest().clone();
-        if !manifest.capabilities.send {
-            refusals.push(format!("`{connector_id}` cannot send"));
-            continue;
-        }
-        let mut opted_out = None;
-        for channel in &manifest.channels {
-            if let Some(consent) = state.store.current_consent(customer, channel).await?
-                && consent.state == "opt_out"
-            {
-                opted_out = Some(format!(
-                    "the customer opted out of {channel} through {} ({})",
-                    consent.connector,
-                    consent.reason.as_deref().unwrap_or("no reason given")
-                ));
-            }
-        }
-        if let Some(reason) = opted_out {
-            refusals.push(reason);
-            continue;
-        }
-        chosen = Some((connector_id, connector, manifest));
-        break;
+    let key = super::conversations::idempotency_key(&headers);
+    Ok(Json(state.desk.send_to_customer(&principal, customer, body, key).await?))
+}
+
+/// `GET /api/records` parameters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RecordParams {
+    /// The connector.
+    connector: String,
+    /// The provider's id of the event.
+    provider_id: String,
+}
+
+/// Where a provider's events landed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RecordList {
+    /// The records stored under that provider id.
+    pub records: Vec<RecordRef>,
+}
+
+/// The records a connector stored under a provider id, and the customer each belongs to now.
+#[utoipa::path(get, path = "/api/records", params(RecordParams),
+    responses((status = 200, body = RecordList), (status = 400, body = super::error::ErrorBody)))]
+pub async fn records(
+    State(state): State<AppState>,
+    Query(p): Query<RecordParams>,
+) -> Result<Json<RecordList>, ApiError> {
+    if p.connector.is_empty() || p.provider_id.is_empty() || p.provider_id.len() > 512 {
+        return Err(ApiError::BadRequest(
+            "`connector` and `provider_id` (at most 512 bytes) are needed".into(),
+        ));
     }
-    let Some((connector_id, connector, manifest)) = chosen else {
-        let detail = if refusals.is_empty() {
-            "the customer has not written through any connector that can send; name a `channel`"
-                .to_string()
-        } else {
-            format!("no channel can reach the customer: {}", refusals.join("; "))
-        };
-        return Err(ApiError::Conflict(detail));
-    };
-    let thread = state.store.thread(customer, &connector_id).await?;
-    let message = OutboundMessage {
-        to: reach.identifiers.clone(),
-        subject: body.subject.clone(),
-        text: body.text.clone(),
-        thread_id: thread.thread_id.clone(),
-        in_reply_to: thread.in_reply_to.clone(),
-        references: thread.references.clone(),
-        attributes: vec![],
-    };
-    let started = std::time::Instant::now();
-    let receipt = match connector.send(message).await {
-        Ok(receipt) => {
-            state.metrics.call(&connector_id, "send", "ok", started.elapsed().as_secs_f64());
-            receipt
-        }
-        Err(CallError::Connector { error, .. }) => {
-            state.metrics.call(&connector_id, "send", "rejected", started.elapsed().as_secs_f64());
-            return Err(ApiError::Unprocessable(format!(
-                "`{connector_id}` refused to send: {error}"
-            )));
-        }
-        Err(failure) => {
-            state.metrics.call(&connector_id, "send", "failed", started.elapsed().as_secs_f64());
-            return Err(ApiError::BadGateway(failure.to_string()));
-        }
-    };
-    let channel = manifest.channels.first().cloned().unwrap_or_else(|| connector_id.clone());
-    let interaction = Interaction {
-        provider_id: receipt.provider_id.clone(),
-        kind: InteractionKind::Message,
-        direction: Direction::Outbound,
-        // The customer is known: `record_outbound` files it under them without resolving.
-        contact: crate::model::Contact::default(),
-        channel,
-        thread_id: receipt.thread_id.clone().or(thread.thread_id),
-        subject: body.subject,
-        text: Some(body.text),
-        occurred_at: receipt.sent_at,
-        status: receipt.status.clone(),
-        attachments: vec![],
-        attributes: vec![],
-    };
-    let recorded = state.store.record_outbound(customer, &connector_id, &interaction).await?;
-    Ok(Json(json!({ "connector": connector_id, "receipt": receipt, "interaction_id": recorded })))
+    Ok(Json(RecordList { records: state.store.records(&p.connector, &p.provider_id).await? }))
 }
 
 /// An online cart by its token, for the till to load it (the QR hand-off): items, total and
 /// the customer's identifiers, which the till's sale then carries.
 #[utoipa::path(get, path = "/api/carts/{token}", params(("token" = String, Path, description = "The cart token, e.g. from the QR code")),
-    responses((status = 200, description = "The cart"), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, body = CartView), (status = 404, body = super::error::ErrorBody)))]
 pub async fn cart(
     State(state): State<AppState>,
     Path(token): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CartView>, ApiError> {
     let cart = state
         .store
         .cart(&token)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no cart with token `{token}`")))?;
-    Ok(Json(serde_json::to_value(cart).unwrap_or_default()))
+    Ok(Json(cart))
 }
 
 /// `GET /api/orders` parameters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OrderParams {
     /// Customer id.
     customer: Option<i64>,
@@ -272,17 +352,34 @@ pub struct OrderParams {
     limit: Option<u32>,
 }
 
+/// An order with the channel its connector serves.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChannelOrder {
+    /// The order.
+    #[serde(flatten)]
+    pub order: OrderView,
+    /// The first channel its connector declares.
+    pub channel: Option<String>,
+}
+
+/// Orders.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OrderList {
+    /// Orders, newest first.
+    pub orders: Vec<ChannelOrder>,
+}
+
 /// Orders, newest first; each names the channel its connector serves.
-#[utoipa::path(get, path = "/api/orders", params(OrderParams), responses((status = 200, description = "Orders")))]
+#[utoipa::path(get, path = "/api/orders", params(OrderParams), responses((status = 200, body = OrderList)))]
 pub async fn orders(
     State(state): State<AppState>,
     Query(p): Query<OrderParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OrderList>, ApiError> {
     let customer = match p.customer {
         Some(id) => Some(state.store.live_customer(id).await?),
         None => None,
     };
-    // Which channel each serving connector declares first.
+    // Which channels each serving connector declares.
     let channels: std::collections::BTreeMap<String, Vec<String>> = state
         .registry
         .all()
@@ -310,20 +407,18 @@ pub async fn orders(
             limit: p.limit.unwrap_or(100),
         })
         .await?;
-    let orders: Vec<Value> = orders
+    let orders = orders
         .into_iter()
         .map(|order| {
             let channel = channels.get(&order.connector).and_then(|c| c.first()).cloned();
-            let mut value = serde_json::to_value(order).unwrap_or_default();
-            value["channel"] = json!(channel);
-            value
+            ChannelOrder { order, channel }
         })
         .collect();
-    Ok(Json(json!({ "orders": orders })))
+    Ok(Json(OrderList { orders }))
 }
 
 /// Customers, interactions, orders, revenue and merges per connector.
-#[utoipa::path(get, path = "/api/stats", responses((status = 200, description = "Statistics")))]
-pub async fn stats(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(serde_json::to_value(state.store.stats().await?).unwrap_or_default()))
+#[utoipa::path(get, path = "/api/stats", responses((status = 200, body = Stats)))]
+pub async fn stats(State(state): State<AppState>) -> Result<Json<Stats>, ApiError> {
+    Ok(Json(state.store.stats().await?))
 }

@@ -32,6 +32,12 @@ pub enum ApiError {
     /// 404.
     #[error("{0}")]
     NotFound(String),
+    /// 413: the body is larger than the server takes.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 415: the body is not JSON.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// 409.
     #[error("{0}")]
     Conflict(String),
@@ -44,6 +50,9 @@ pub enum ApiError {
     /// 503.
     #[error("{0}")]
     Unavailable(String),
+    /// 429, with how long to wait (`Retry-After`).
+    #[error("{0}")]
+    TooManyRequests(String, std::time::Duration),
     /// 500: details are logged, not shown.
     #[error("internal error")]
     Internal(String),
@@ -56,12 +65,17 @@ impl ApiError {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Unprocessable(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "rejected_by_connector")
             }
             ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "connector_failed"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::TooManyRequests(..) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -73,16 +87,24 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(detail) = &self {
             tracing::error!(%detail, "internal error");
         }
-        (status, Json(ErrorBody { error: code.into(), detail: self.to_string() })).into_response()
+        let mut response =
+            (status, Json(ErrorBody { error: code.into(), detail: self.to_string() }))
+                .into_response();
+        if let ApiError::TooManyRequests(_, wait) = &self
+            && let Ok(value) = axum::http::HeaderValue::from_str(&wait.as_secs().max(1).to_string())
+        {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::CustomerNotFound(_) | StoreError::MergeNotFound(_) => {
-                ApiError::NotFound(error.to_string())
-            }
+            StoreError::CustomerNotFound(_)
+            | StoreError::MergeNotFound(_)
+            | StoreError::NotFound(_) => ApiError::NotFound(error.to_string()),
             StoreError::Conflict(_) => ApiError::Conflict(error.to_string()),
             StoreError::BadCursor(_) | StoreError::InvalidEvent { .. } => {
                 ApiError::BadRequest(error.to_string())

@@ -5,8 +5,10 @@
 //! Events are prepared before they reach a writer — validated, their identifiers normalized,
 //! their content hashed — so the writer's transaction does only the lookups and writes.
 
+pub(crate) mod conversations;
 mod identity;
 mod records;
+pub mod timers;
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::identity::{Kind, Normalizer};
 use crate::model::{Contact, Event, Provenance};
 use crate::runtime::KvWrites;
+use crate::sla::DeskSettings;
 use crate::store::records as sql;
 use crate::store::{IdentifierLimits, IngestReport, Store, StoreError, Tx, lock_key, write_job};
 
@@ -107,6 +110,7 @@ struct Job {
     kv: KvWrites,
     cursor: Option<String>,
     limits: IdentifierLimits,
+    desk: Arc<DeskSettings>,
 }
 
 fn hash<T: Serialize>(value: &T) -> String {
@@ -197,6 +201,7 @@ impl Store {
             kv,
             cursor,
             limits: self.limits(),
+            desk: self.desk(),
         });
         self.write(
             locks,
@@ -221,7 +226,7 @@ impl Store {
 
 async fn run(tx: &mut Tx<'_>, job: &Job) -> Result<IngestReport, StoreError> {
     let mut report = IngestReport::default();
-    let ctx = records::Ctx { connector: &job.connector, limits: job.limits };
+    let ctx = records::Ctx { connector: &job.connector, limits: job.limits, desk: &job.desk };
     for prepared in &job.events {
         let outcome = records::event(tx, &ctx, prepared, &mut report.merges).await?;
         report.events.push(outcome);

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::Prepared;
+use super::conversations::{Arrival, place};
 use super::identity::{Resolved, resolve};
 use crate::model::{Consent, ContactUpdate, Event, Interaction, Order, Payment, Shipment};
 use crate::store::records::{
@@ -16,6 +17,7 @@ use crate::store::{IdentifierLimits, Ingested, StoreError, Tx};
 pub(crate) struct Ctx<'a> {
     pub connector: &'a str,
     pub limits: IdentifierLimits,
+    pub desk: &'a crate::sla::DeskSettings,
 }
 
 fn json<T: Serialize>(value: &T) -> String {
@@ -121,7 +123,18 @@ async fn interaction(
     match &stored {
         Some(stored) => sql::update_interaction(tx, stored.id, &row).await?,
         None => {
-            sql::insert_interaction(tx, ctx.connector, &i.provider_id, &row).await?;
+            let arrival = Arrival {
+                connector: ctx.connector,
+                channel: &i.channel,
+                kind: i.kind,
+                direction: i.direction,
+                at: i.occurred_at,
+                text: i.text.as_deref(),
+                subject: i.subject.as_deref(),
+                author: None,
+            };
+            let conversation = place(tx, ctx.desk, resolved.customer, &arrival).await?;
+            sql::insert_interaction(tx, ctx.connector, &i.provider_id, &row, conversation).await?;
         }
     }
     Ok((Some(resolved.customer), Ingested::amended(stored.is_some())))

@@ -32,9 +32,10 @@ pub enum GeocodeResult {
 }
 
 /// Where an order is delivered, as `GET /api/orders` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LocationView {
     /// `placed`, `not_found` or `failed`.
+    #[schema(value_type = String)]
     pub status: &'static str,
     /// Degrees north, when placed.
     pub latitude: Option<f64>,

@@ -21,6 +21,8 @@ const OWNED: &[&str] = &[
     "shipments",
     "consents",
     "payments",
+    "conversations",
+    "conversation_events",
 ];
 
 /// A customer's own fields, as a merge found them.
@@ -43,10 +45,26 @@ struct Moved {
     absorbed_before: Option<Fields>,
     /// The absorbed customer's identifiers (`kind value`), to route later records on undo.
     identifiers: Vec<String>,
+    /// The customers' open conversations, merged into one.
+    #[serde(default)]
+    conversation: Option<ConversationMerge>,
+}
+
+/// The absorbed customer's open conversation merged into the survivor's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct ConversationMerge {
+    /// The survivor's conversation.
+    into: i64,
+    /// The absorbed customer's, as it was.
+    from: super::conversations::Row,
+    /// The survivor's conversation's labels before.
+    into_labels: Vec<String>,
+    /// The messages that moved.
+    interactions: Vec<i64>,
 }
 
 /// One merge ledger entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MergeEntry {
     /// Ledger id.
     pub id: i64,
@@ -67,7 +85,7 @@ pub struct MergeEntry {
 }
 
 /// Why a customer is who they are.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Explanation {
     /// The customer explained.
     pub customer_id: i64,
@@ -81,7 +99,7 @@ pub struct Explanation {
 }
 
 /// One identifier of an explained customer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ExplainedIdentifier {
     /// `email`, `phone` or `external`.
     pub kind: String,
@@ -100,7 +118,7 @@ pub struct ExplainedIdentifier {
 }
 
 /// A record and the connector it came through.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ExplainedRecord {
     /// `interaction`, `order`, `shipment` or `consent`.
     pub kind: String,
@@ -181,6 +199,23 @@ pub(crate) async fn merge_in_tx(
         absorbed_before: Some(absorbed_before.clone()),
         ..Moved::default()
     };
+    // One person has one open conversation: theirs merge before the rows move (at most one
+    // per customer is open).
+    if let (Some(into), Some(from)) = (
+        super::conversations::active(tx, survivor).await?,
+        super::conversations::active(tx, absorbed).await?,
+    ) {
+        let into_labels = super::conversations::labels(tx, into.id).await?;
+        let interactions: Vec<i64> = super::conversations::interactions_of(tx, from.id)
+            .await?
+            .into_iter()
+            .map(|m| m.0)
+            .collect();
+        let record =
+            ConversationMerge { into: into.id, from: from.clone(), into_labels, interactions };
+        super::conversations::merge_into(tx, into, from, None).await?;
+        moved.conversation = Some(record);
+    }
     for table in OWNED {
         let ids: Vec<(i64,)> = tx
             .all(
@@ -302,6 +337,28 @@ impl Store {
         self.read(read_job!(|conn| async move { merge_entry(conn, id).await })).await
     }
 
+    /// The merge ledger, newest first, after the cursor (`before` an id), at most `limit`.
+    pub async fn merges(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<MergeEntry>, StoreError> {
+        let limit = i64::from(limit.clamp(1, 500));
+        let before = before.unwrap_or(i64::MAX);
+        self.read(read_job!(|conn| async move {
+            let rows: Vec<MergeRow> = conn
+                .all(
+                    &format!(
+                        "SELECT {MERGE_COLUMNS} FROM merges WHERE id < $1 ORDER BY id DESC LIMIT $2"
+                    ),
+                    params![before, limit],
+                )
+                .await?;
+            Ok(rows.into_iter().map(entry).collect())
+        }))
+        .await
+    }
+
     /// Which identifiers linked which records to `customer`, and the merges into it.
     pub async fn explain(&self, customer: i64) -> Result<Explanation, StoreError> {
         self.read(read_job!(|conn| async move { explain(conn, customer).await })).await
@@ -373,6 +430,9 @@ async fn undo_in_tx(tx: &mut Tx<'_>, merge: i64) -> Result<MergeEntry, StoreErro
         )
         .await?;
     }
+    if let Some(merge) = &moved.conversation {
+        split_conversation(tx, absorbed, merge).await?;
+    }
     if let Some(before) = &moved.survivor_before {
         set_fields(tx, survivor, before, None).await?;
     }
@@ -389,6 +449,44 @@ async fn undo_in_tx(tx: &mut Tx<'_>, merge: i64) -> Result<MergeEntry, StoreErro
     .await?;
     tracing::info!(merge = id, survivor, absorbed, "merge undone");
     merge_entry(tx, id).await
+}
+
+/// Gives the absorbed customer's conversation back its messages — those that moved, and those
+/// that arrived since through the absorbed customer's own identifiers — and its state.
+async fn split_conversation(
+    tx: &mut Tx<'_>,
+    absorbed: i64,
+    merge: &ConversationMerge,
+) -> Result<(), StoreError> {
+    use super::conversations;
+    let mut back = merge.interactions.clone();
+    let since: Vec<(i64,)> = tx
+        .all(
+            "SELECT id FROM interactions WHERE conversation_id = $1 AND customer_id = $2",
+            params![merge.into, absorbed],
+        )
+        .await?;
+    back.extend(since.into_iter().map(|(id,)| id));
+    back.sort_unstable();
+    back.dedup();
+    conversations::move_interactions(tx, &back, Some(merge.from.id)).await?;
+    let mut from = merge.from.clone();
+    from.customer_id = absorbed;
+    conversations::save(tx, &from).await?;
+    let from = conversations::refresh(tx, from).await?;
+    if let Some(into) = conversations::get(tx, merge.into, true).await? {
+        let labels: Vec<String> = conversations::labels(tx, into.id)
+            .await?
+            .into_iter()
+            .filter(|label| merge.into_labels.contains(label))
+            .collect();
+        conversations::set_labels(tx, into.id, &labels).await?;
+        let into = conversations::refresh(tx, into).await?;
+        let data = serde_json::json!({"from": from.id, "into": into.id, "interactions": back});
+        conversations::event(tx, &into, "split", None, data.clone()).await?;
+        conversations::event(tx, &from, "split", None, data).await?;
+    }
+    Ok(())
 }
 
 async fn explain(conn: &mut Conn<'_>, customer: i64) -> Result<Explanation, StoreError> {

@@ -18,9 +18,11 @@
 //! serializable retries on hot rows; what retries remain (a deadlock PostgreSQL broke) rerun
 //! the batch and are counted in `/metrics`.
 
+pub(crate) mod conversations;
 mod locations;
 mod merge;
 mod outbound;
+pub(crate) mod people;
 mod postgres;
 mod query;
 pub(crate) mod records;
@@ -37,13 +39,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::identity::{Normalizer, SettingsError};
 
+pub use conversations::{Order, Status, View};
 pub use locations::{GeocodeResult, LocationView, PendingAddress};
 pub(crate) use merge::merge_in_tx;
 pub use merge::{ExplainedIdentifier, ExplainedRecord, Explanation, MergeEntry};
 pub use outbound::{ConnectorStats, Reach, Stats, Thread};
+pub use people::{ApiToken, Policy, RoutingRule, SessionRow, Team, User, UserChange, UserRole};
 pub use query::{
-    CartView, ConsentView, ContactPointView, CustomerQuery, CustomerSummary, OrderQuery, OrderView,
-    Profile, Revenue, TimelineEntry, TimelinePage,
+    CartView, ConsentView, ContactPointView, CustomerPage, CustomerQuery, CustomerSummary,
+    OrderQuery, OrderView, Profile, RecordRef, Revenue, TimelineEntry, TimelineFilter,
+    TimelineKind, TimelinePage,
 };
 pub use records::{IngestReport, Ingested};
 pub(crate) use sql::{Conn, params};
@@ -83,6 +88,9 @@ pub enum StoreError {
     /// No such merge ledger entry.
     #[error("merge {0} not found")]
     MergeNotFound(i64),
+    /// No such thing (a user, a team, a conversation): the message names it.
+    #[error("{0} not found")]
+    NotFound(String),
     /// The request contradicts the current state, e.g. merging a customer with itself.
     #[error("{0}")]
     Conflict(String),
@@ -175,6 +183,8 @@ pub struct StoreConfig {
     pub writers: u32,
     /// Jobs a writer commits together at most.
     pub max_batch: usize,
+    /// What conversations do with messages.
+    pub desk: crate::sla::DeskSettings,
 }
 
 impl std::fmt::Debug for StoreConfig {
@@ -188,6 +198,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("max_connections", &self.max_connections)
             .field("writers", &self.writers)
             .field("max_batch", &self.max_batch)
+            .field("desk", &self.desk)
             .finish()
     }
 }
@@ -206,6 +217,7 @@ impl Default for StoreConfig {
             // A burst of webhooks commits in a handful of transactions; a bigger batch would
             // hold the first request's answer back for longer.
             max_batch: 128,
+            desk: crate::sla::DeskSettings::default(),
         }
     }
 }
@@ -269,6 +281,7 @@ struct Inner {
     backend: Backend,
     normalizer: Arc<Normalizer>,
     limits: IdentifierLimits,
+    desk: Arc<crate::sla::DeskSettings>,
     metrics: Arc<StoreMetrics>,
     live: tokio::sync::broadcast::Sender<Arc<LiveEvent>>,
 }
@@ -329,6 +342,7 @@ impl Store {
                 backend,
                 normalizer: Arc::new(normalizer),
                 limits: config.limits,
+                desk: Arc::new(config.desk.clone()),
                 metrics,
                 live,
             }),
@@ -363,6 +377,11 @@ impl Store {
         self.inner.limits
     }
 
+    /// What conversations do with messages.
+    pub fn desk(&self) -> Arc<crate::sla::DeskSettings> {
+        self.inner.desk.clone()
+    }
+
     /// The store's own figures.
     pub fn metrics(&self) -> &StoreMetrics {
         &self.inner.metrics
@@ -371,6 +390,16 @@ impl Store {
     /// Conversation changes as they are committed, on this host and (PostgreSQL) on others.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Arc<LiveEvent>> {
         self.inner.live.subscribe()
+    }
+
+    /// Answers whether the database answers a trivial query (for `/readyz`): no table is read,
+    /// so it costs the same on an empty store and on a large one.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.read(read_job!(|conn| async move {
+            let (_one,): (i64,) = conn.one("SELECT 1", &[]).await?;
+            Ok(())
+        }))
+        .await
     }
 
     /// Stops the writers after the jobs already queued, and closes the connections.
@@ -458,6 +487,11 @@ fn migrations(backend: Backend) -> Vec<Migration> {
             3,
             "indexes of the write path and identifier status",
             include_str!("../../migrations/0003_write_path.sql"),
+        ),
+        (
+            4,
+            "people and conversations",
+            include_str!("../../migrations/0004_people_and_conversations.sql"),
         ),
     ];
     let (id, blob) = match backend {

@@ -31,7 +31,7 @@ pub struct Thread {
 }
 
 /// Figures of one connector.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ConnectorStats {
     /// Live customers with at least one record through it.
     pub customers: i64,
@@ -48,7 +48,7 @@ pub struct ConnectorStats {
 }
 
 /// Figures of the whole store.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Stats {
     /// Live customers.
     pub customers: i64,

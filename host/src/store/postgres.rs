@@ -21,6 +21,7 @@ pub(crate) struct Postgres {
     pool: PgPool,
     queue: Mutex<Option<mpsc::Sender<Job>>>,
     writers: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    listener: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Postgres {
@@ -43,16 +44,24 @@ impl Postgres {
             .await?;
         let (queue, jobs) = mpsc::channel::<Job>(QUEUE);
         let jobs = Arc::new(tokio::sync::Mutex::new(jobs));
+        let host = crate::auth::new_secret("host-");
         let mut writers = Vec::new();
         for n in 0..config.writers.max(1) {
             let writer = Writer {
                 metrics: metrics.clone(),
                 live: live.clone(),
                 max_batch: config.max_batch.max(1),
+                notify_as: Some(host.clone()),
             };
             writers.push(tokio::spawn(write_loop(n, options.clone(), jobs.clone(), writer)));
         }
-        Ok(Postgres { pool, queue: Mutex::new(Some(queue)), writers: Mutex::new(writers) })
+        let listener = tokio::spawn(listen(pool.clone(), host, live));
+        Ok(Postgres {
+            pool,
+            queue: Mutex::new(Some(queue)),
+            writers: Mutex::new(writers),
+            listener: Mutex::new(Some(listener)),
+        })
     }
 
     /// Queues a job for the writers; waits for room when the queue is full.
@@ -93,6 +102,9 @@ impl Postgres {
 
     /// Stops the writers after the queued jobs, and closes the pool.
     pub async fn close(&self) {
+        if let Some(listener) = self.listener.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            listener.abort();
+        }
         self.queue.lock().unwrap_or_else(|e| e.into_inner()).take();
         let writers: Vec<_> =
             std::mem::take(&mut *self.writers.lock().unwrap_or_else(|e| e.into_inner()));
@@ -145,4 +157,92 @@ async fn write_loop(
     if let Some(conn) = connection {
         let _ = sqlx::Connection::close(conn).await;
     }
+}
+
+/// Delivers the conversation events other hosts committed to this host's live stream: they
+/// announce the ids at commit (`pg_notify`), this host reads the rows. A listener that loses
+/// its connection reconnects; events committed meanwhile are not pushed (a console that
+/// reconnects its stream catches up from the store by its last event id).
+async fn listen(pool: PgPool, host: String, live: broadcast::Sender<Arc<LiveEvent>>) {
+    use sqlx::postgres::PgListener;
+    let mut failures = 0u32;
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                failures += 1;
+                tracing::warn!(%error, "live-event listener cannot connect; retrying");
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(failures.min(25)))).await;
+                continue;
+            }
+        };
+        if let Err(error) = listener.listen(super::writer::LIVE_CHANNEL).await {
+            tracing::warn!(%error, "live-event listener cannot listen; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        failures = 0;
+        loop {
+            let notification = match listener.recv().await {
+                Ok(notification) => notification,
+                Err(error) => {
+                    tracing::warn!(%error, "live-event listener lost its connection; reconnecting");
+                    break;
+                }
+            };
+            let Ok(message) = serde_json::from_str::<serde_json::Value>(notification.payload())
+            else {
+                continue;
+            };
+            if message["host"].as_str() == Some(host.as_str()) {
+                continue;
+            }
+            let ids: Vec<i64> = message["ids"]
+                .as_array()
+                .map(|ids| ids.iter().filter_map(|v| v.as_i64()).collect())
+                .unwrap_or_default();
+            match events(&pool, &ids).await {
+                Ok(events) => {
+                    for event in events {
+                        let _ = live.send(Arc::new(event));
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "could not read live events another host announced")
+                }
+            }
+        }
+    }
+}
+
+async fn events(pool: &PgPool, ids: &[i64]) -> Result<Vec<LiveEvent>, StoreError> {
+    type EventRow = (i64, String, i64, i64, Option<i64>, String, i64, Option<i64>, Option<i64>);
+    let mut connection = pool.acquire().await?;
+    let mut conn = Conn::Postgres(&mut connection);
+    let rows: Vec<EventRow> = conn
+        .all(
+            "SELECT e.id, e.kind, e.conversation_id, e.customer_id, e.actor_id, e.data, e.created_at, \
+             c.team_id, c.assignee_id FROM conversation_events e JOIN conversations c ON c.id = e.conversation_id \
+             WHERE e.id = ANY($1) ORDER BY e.id",
+            super::params![ids.to_vec()],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, kind, conversation_id, customer_id, actor_id, data, at, team_id, assignee_id)| {
+                LiveEvent {
+                    id,
+                    kind,
+                    conversation_id,
+                    customer_id,
+                    team_id,
+                    assignee_id,
+                    actor_id,
+                    data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+                    at,
+                }
+            },
+        )
+        .collect())
 }

@@ -19,12 +19,74 @@ pub struct CustomerQuery {
     pub email: Option<String>,
     /// A phone number, in any format the default region understands.
     pub phone: Option<String>,
+    /// An external id, `namespace:value` (`telegram:user:42`).
+    pub external: Option<String>,
+    /// Only customers with a greater id (the cursor of the previous page).
+    pub after: Option<i64>,
     /// At most this many results.
     pub limit: u32,
 }
 
+/// What kinds of entries a timeline shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TimelineKind {
+    /// Messages, calls, reviews, carts, wishlists, page views, till sales.
+    Interaction,
+    /// Orders.
+    Order,
+    /// Shipments.
+    Shipment,
+    /// Payments.
+    Payment,
+    /// Changes to the customer's conversations.
+    ConversationEvent,
+}
+
+impl TimelineKind {
+    /// Every kind.
+    pub const ALL: [TimelineKind; 5] = [
+        TimelineKind::Interaction,
+        TimelineKind::Order,
+        TimelineKind::Shipment,
+        TimelineKind::Payment,
+        TimelineKind::ConversationEvent,
+    ];
+
+    /// Parses a name (`interaction`, `order`, `shipment`, `payment`, `conversation_event`).
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value.trim() {
+            "interaction" => TimelineKind::Interaction,
+            "order" => TimelineKind::Order,
+            "shipment" => TimelineKind::Shipment,
+            "payment" => TimelineKind::Payment,
+            "conversation_event" => TimelineKind::ConversationEvent,
+            _ => return None,
+        })
+    }
+}
+
+/// Which entries of a timeline to show; the default shows the customer's records (every kind
+/// but conversation events).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TimelineFilter {
+    /// Only these kinds (none: every kind but [`TimelineKind::ConversationEvent`]).
+    pub kinds: Vec<TimelineKind>,
+    /// Only entries that came through this connector (`switchboard` for conversation events).
+    pub connector: Option<String>,
+}
+
+/// A page of customers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CustomerPage {
+    /// Customers, oldest first.
+    pub customers: Vec<CustomerSummary>,
+    /// Pass as `cursor` for the next page; none at the end.
+    pub next_cursor: Option<String>,
+}
+
 /// A customer in a list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CustomerSummary {
     /// Id.
     pub id: i64,
@@ -37,7 +99,7 @@ pub struct CustomerSummary {
 }
 
 /// One identifier on a profile.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ContactPointView {
     /// `email`, `phone`, `external`.
     pub kind: String,
@@ -65,7 +127,7 @@ pub struct ContactPointView {
 }
 
 /// The current consent on one channel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ConsentView {
     /// Channel, e.g. `sms`.
     pub channel: String,
@@ -80,7 +142,7 @@ pub struct ConsentView {
 }
 
 /// Revenue in one currency.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Revenue {
     /// ISO 4217.
     pub currency: String,
@@ -91,7 +153,7 @@ pub struct Revenue {
 }
 
 /// A customer's profile.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Profile {
     /// Id.
     pub id: i64,
@@ -124,9 +186,10 @@ pub struct Profile {
 }
 
 /// One item of a customer's timeline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TimelineEntry {
-    /// `interaction`, `order` or `shipment`.
+    /// `interaction`, `order`, `shipment`, `payment` or `conversation_event` (a change to one of
+    /// the customer's conversations: assigned, status, reply, note, merged…).
     pub kind: String,
     /// Id in the store.
     pub id: i64,
@@ -135,11 +198,12 @@ pub struct TimelineEntry {
     /// When (ms): an interaction's time, an order's placement, a shipment's latest status.
     pub at: i64,
     /// The record.
+    #[schema(value_type = Object)]
     pub data: serde_json::Value,
 }
 
 /// A page of a timeline, newest first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TimelinePage {
     /// Entries.
     pub entries: Vec<TimelineEntry>,
@@ -161,7 +225,7 @@ pub struct OrderQuery {
 }
 
 /// An order with its lines.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OrderView {
     /// Id in the store.
     pub id: i64,
@@ -184,19 +248,23 @@ pub struct OrderView {
     /// Last state change (ms).
     pub updated_at: i64,
     /// Delivery address as reported.
+    #[schema(value_type = Option<Object>)]
     pub delivery_address: Option<serde_json::Value>,
     /// Lines.
+    #[schema(value_type = Vec<Object>)]
     pub lines: Vec<serde_json::Value>,
     /// Attributes.
+    #[schema(value_type = Vec<Object>)]
     pub attributes: serde_json::Value,
     /// Payments and refunds reported for it (by a payment processor's connector), oldest first.
+    #[schema(value_type = Vec<Object>)]
     pub payments: Vec<serde_json::Value>,
     /// Where the delivery address is, once a geocoding connector answered for it.
     pub location: Option<super::LocationView>,
 }
 
 /// An online cart as its connector last reported it, for the till to load (QR hand-off).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CartView {
     /// The cart's token (the cart interaction's thread id).
     pub token: String,
@@ -213,6 +281,7 @@ pub struct CartView {
     /// Last update (ms).
     pub updated_at: i64,
     /// Items: sku, name, quantity, unit_price_minor.
+    #[schema(value_type = Vec<Object>)]
     pub items: serde_json::Value,
     /// Total in minor units, when the items had prices.
     pub total_minor: Option<i64>,
@@ -249,6 +318,12 @@ impl Store {
         &self,
         query: &CustomerQuery,
     ) -> Result<Vec<CustomerSummary>, StoreError> {
+        Ok(self.customer_page(query).await?.customers)
+    }
+
+    /// A page of the live customers matching the query, oldest first, with the cursor of the
+    /// next page.
+    pub async fn customer_page(&self, query: &CustomerQuery) -> Result<CustomerPage, StoreError> {
         let (query, normalizer) = (query.clone(), self.normalizer_arc());
         self.read(read_job!(|conn| async move { find_customers(conn, &normalizer, &query).await }))
             .await
@@ -279,14 +354,26 @@ impl Store {
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<TimelinePage, StoreError> {
+        self.timeline_filtered(customer, cursor, limit, &TimelineFilter::default()).await
+    }
+
+    /// A page of the customer's timeline, only the entries `filter` lets through.
+    pub async fn timeline_filtered(
+        &self,
+        customer: i64,
+        cursor: Option<&str>,
+        limit: u32,
+        filter: &TimelineFilter,
+    ) -> Result<TimelinePage, StoreError> {
         let limit = i64::from(limit.clamp(1, 200));
         let (at, rank, id) = match cursor {
             None => (i64::MAX, i64::MAX, i64::MAX),
             Some(cursor) => decode_cursor(cursor)?,
         };
-        self.read(read_job!(
-            |conn| async move { timeline(conn, customer, (at, rank, id), limit).await }
-        ))
+        let filter = filter.clone();
+        self.read(read_job!(|conn| async move {
+            timeline(conn, customer, (at, rank, id), limit, &filter).await
+        }))
         .await
     }
 
@@ -358,8 +445,9 @@ async fn find_customers(
     conn: &mut Conn<'_>,
     normalizer: &Normalizer,
     query: &CustomerQuery,
-) -> Result<Vec<CustomerSummary>, StoreError> {
+) -> Result<CustomerPage, StoreError> {
     let limit = i64::from(if query.limit == 0 { 50 } else { query.limit.min(500) });
+    let after = query.after.unwrap_or(0);
     let mut ids: Option<Vec<i64>> = None;
     let mut narrow = |found: Vec<i64>| {
         ids = Some(match ids.take() {
@@ -375,8 +463,14 @@ async fn find_customers(
         let normalized = normalizer.phone(value).unwrap_or_else(|| value.trim().to_string());
         narrow(by_identifier(conn, Kind::Phone, &normalized, limit).await?);
     }
+    if let Some(value) = &query.external {
+        narrow(by_identifier(conn, Kind::External, &external(value), limit).await?);
+    }
     if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         let mut found = Vec::new();
+        if q.contains(':') && !q.contains(char::is_whitespace) {
+            found.extend(by_identifier(conn, Kind::External, &external(q), limit).await?);
+        }
         if let Some(address) = email(q) {
             found.extend(by_identifier(conn, Kind::Email, &address, limit).await?);
         }
@@ -390,8 +484,8 @@ async fn find_customers(
         let named: Vec<(i64,)> = conn
             .all(
                 "SELECT id FROM customers WHERE merged_into IS NULL AND lower(display_name) LIKE $1 ESCAPE '\\' \
-                 ORDER BY id LIMIT $2",
-                params![pattern, limit],
+                 AND id > $3 ORDER BY id LIMIT $2",
+                params![pattern, limit + 1, after],
             )
             .await?;
         found.extend(named.into_iter().map(|(id,)| id));
@@ -403,16 +497,22 @@ async fn find_customers(
         Some(ids) => ids,
         None => conn
             .all::<(i64,)>(
-                "SELECT id FROM customers WHERE merged_into IS NULL ORDER BY id LIMIT $1",
-                params![limit],
+                "SELECT id FROM customers WHERE merged_into IS NULL AND id > $2 ORDER BY id LIMIT $1",
+                params![limit + 1, after],
             )
             .await?
             .into_iter()
             .map(|(id,)| id)
             .collect(),
     };
+    let mut ids: Vec<i64> = ids.into_iter().filter(|id| *id > after).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let more = ids.len() as i64 > limit;
+    ids.truncate(limit as usize);
+    let next_cursor = more.then(|| ids.last().map(|id| id.to_string())).flatten();
     let mut summaries = Vec::new();
-    for id in ids.into_iter().take(limit as usize) {
+    for id in ids {
         let (display_name,): (Option<String>,) =
             conn.one("SELECT display_name FROM customers WHERE id = $1", params![id]).await?;
         let points: Vec<(String, String)> = conn
@@ -431,7 +531,19 @@ async fn find_customers(
             phones: pick("phone"),
         });
     }
-    Ok(summaries)
+    Ok(CustomerPage { customers: summaries, next_cursor })
+}
+
+/// An external id as the store keeps it: the namespace (everything before the last `:`) in lower
+/// case, the value as given, trimmed.
+fn external(query: &str) -> String {
+    let query = query.trim();
+    match query.rsplit_once(':') {
+        Some((namespace, value)) => {
+            format!("{}:{}", namespace.trim().to_ascii_lowercase(), value.trim())
+        }
+        None => query.to_string(),
+    }
 }
 
 async fn profile(conn: &mut Conn<'_>, customer: i64) -> Result<Profile, StoreError> {
@@ -578,19 +690,55 @@ async fn timeline(
     customer: i64,
     (at, rank, id): (i64, i64, i64),
     limit: i64,
+    filter: &TimelineFilter,
 ) -> Result<TimelinePage, StoreError> {
+    // Each kind's rows, as (time, rank, id, connector); the rank orders entries of one instant.
+    let parts = [
+        (
+            TimelineKind::Interaction,
+            "SELECT occurred_at AS at, 3 AS rank, id, connector_id FROM interactions WHERE customer_id = $1",
+        ),
+        (
+            TimelineKind::Order,
+            "SELECT placed_at, 2, id, connector_id FROM orders WHERE customer_id = $1",
+        ),
+        (
+            TimelineKind::Shipment,
+            "SELECT occurred_at, 1, id, connector_id FROM shipments WHERE customer_id = $1",
+        ),
+        (
+            TimelineKind::Payment,
+            "SELECT occurred_at, 0, id, connector_id FROM payments WHERE customer_id = $1",
+        ),
+        // Its messages are on the timeline already, as interactions.
+        (
+            TimelineKind::ConversationEvent,
+            "SELECT created_at, -1, id, 'switchboard' FROM conversation_events WHERE customer_id = $1 AND kind <> 'message'",
+        ),
+    ];
+    let union: Vec<&str> = parts
+        .iter()
+        .filter(|(kind, _)| {
+            if filter.kinds.is_empty() {
+                *kind != TimelineKind::ConversationEvent
+            } else {
+                filter.kinds.contains(kind)
+            }
+        })
+        .map(|(_, sql)| *sql)
+        .collect();
+    if union.is_empty() {
+        return Ok(TimelinePage { entries: vec![], next_cursor: None });
+    }
+    let sql = format!(
+        "SELECT at, rank, id, connector_id FROM ({}) AS items \
+         WHERE ($6 IS NULL OR connector_id = $6) \
+         AND (at < $2 OR (at = $2 AND rank < $3) OR (at = $2 AND rank = $3 AND id < $4)) \
+         ORDER BY at DESC, rank DESC, id DESC LIMIT $5",
+        union.join(" UNION ALL ")
+    );
     let rows: Vec<(i64, i64, i64, String)> = conn
-        .all(
-            "SELECT at, rank, id, connector_id FROM ( \
-               SELECT occurred_at AS at, 3 AS rank, id, connector_id FROM interactions WHERE customer_id = $1 \
-               UNION ALL SELECT placed_at, 2, id, connector_id FROM orders WHERE customer_id = $1 \
-               UNION ALL SELECT occurred_at, 1, id, connector_id FROM shipments WHERE customer_id = $1 \
-               UNION ALL SELECT occurred_at, 0, id, connector_id FROM payments WHERE customer_id = $1 \
-             ) AS items \
-             WHERE at < $2 OR (at = $2 AND rank < $3) OR (at = $2 AND rank = $3 AND id < $4) \
-             ORDER BY at DESC, rank DESC, id DESC LIMIT $5",
-            params![customer, at, rank, id, limit + 1],
-        )
+        .all(&sql, params![customer, at, rank, id, limit + 1, filter.connector.clone()])
         .await?;
     let more = rows.len() as i64 > limit;
     let mut entries = Vec::new();
@@ -599,7 +747,8 @@ async fn timeline(
             3 => ("interaction", interaction_json(conn, id).await?),
             2 => ("order", serde_json::to_value(order_view(conn, id).await?).unwrap_or_default()),
             1 => ("shipment", shipment_json(conn, id).await?),
-            _ => ("payment", payment_json(conn, id).await?),
+            0 => ("payment", payment_json(conn, id).await?),
+            _ => ("conversation_event", conversation_event_json(conn, id).await?),
         };
         entries.push(TimelineEntry { kind: kind.into(), id, connector, at, data });
     }
@@ -608,6 +757,25 @@ async fn timeline(
         encode_cursor(last.0, last.1, last.2)
     });
     Ok(TimelinePage { entries, next_cursor })
+}
+
+/// A change to a conversation (its messages are on the timeline already, as interactions).
+async fn conversation_event_json(
+    conn: &mut Conn<'_>,
+    id: i64,
+) -> Result<serde_json::Value, StoreError> {
+    let (conversation, kind, actor, data): (i64, String, Option<i64>, String) = conn
+        .one(
+            "SELECT conversation_id, kind, actor_id, data FROM conversation_events WHERE id = $1",
+            params![id],
+        )
+        .await?;
+    Ok(serde_json::json!({
+        "conversation_id": conversation,
+        "kind": kind,
+        "actor_id": actor,
+        "data": serde_json::from_str::<serde_json::Value>(&data).unwrap_or_default(),
+    }))
 }
 
 async fn orders(conn: &mut Conn<'_>, query: &OrderQuery) -> Result<Vec<OrderView>, StoreError> {
@@ -644,7 +812,8 @@ async fn by_identifier(
         .all(
             "SELECT DISTINCT c.id FROM contact_points cp JOIN customers c ON c.id = cp.customer_id \
          WHERE cp.kind = $1 AND cp.value = $2 AND c.merged_into IS NULL ORDER BY c.id LIMIT $3",
-            params![kind.as_str(), value, limit],
+            // Identifier lookups find a handful: the page is cut after the cursor.
+            params![kind.as_str(), value, limit.max(500) + 1],
         )
         .await?;
     Ok(rows.into_iter().map(|(id,)| id).collect())
@@ -794,5 +963,89 @@ fn decode_cursor(cursor: &str) -> Result<(i64, i64, i64), StoreError> {
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
         (Some(Ok(at)), Some(Ok(rank)), Some(Ok(id)), None) => Ok((at, rank, id)),
         _ => Err(bad()),
+    }
+}
+
+/// Where a provider's record landed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RecordRef {
+    /// `interaction`, `order`, `shipment`, `payment`, `consent` or `contact`.
+    pub kind: String,
+    /// Its id in the store (none for a contact update).
+    pub id: Option<i64>,
+    /// The live customer it belongs to now (none while a shipment or payment waits).
+    pub customer_id: Option<i64>,
+    /// Its conversation (interactions).
+    pub conversation_id: Option<i64>,
+}
+
+impl Store {
+    /// The records a connector stored under a provider id.
+    pub async fn records(
+        &self,
+        connector: &str,
+        provider_id: &str,
+    ) -> Result<Vec<RecordRef>, StoreError> {
+        let (connector, provider_id) = (connector.to_string(), provider_id.to_string());
+        self.read(read_job!(|conn| async move {
+            type Row = (String, Option<i64>, Option<i64>, Option<i64>);
+            let rows: Vec<Row> = conn
+                .all(
+                    "SELECT 'interaction', id, customer_id, conversation_id FROM interactions WHERE connector_id = $1 AND provider_id = $2 \
+                     UNION ALL SELECT 'order', id, customer_id, NULL FROM orders WHERE connector_id = $1 AND provider_id = $2 \
+                     UNION ALL SELECT 'shipment', id, customer_id, NULL FROM shipments WHERE connector_id = $1 AND provider_id = $2 \
+                     UNION ALL SELECT 'payment', id, customer_id, NULL FROM payments WHERE connector_id = $1 AND provider_id = $2 \
+                     UNION ALL SELECT 'consent', id, customer_id, NULL FROM consents WHERE connector_id = $1 AND provider_id = $2 \
+                     UNION ALL SELECT 'contact', NULL, customer_id, NULL FROM contact_events WHERE connector_id = $1 AND provider_id = $2",
+                    params![connector, provider_id],
+                )
+                .await?;
+            let mut found = Vec::new();
+            for (kind, id, customer, conversation_id) in rows {
+                let customer_id = match customer {
+                    Some(customer) => Some(live_customer(conn, customer).await?),
+                    None => None,
+                };
+                found.push(RecordRef { kind, id, customer_id, conversation_id });
+            }
+            Ok(found)
+        }))
+        .await
+    }
+
+    /// Sets (or clears) the connector a customer prefers to be answered on, as an agent
+    /// said; clearing it lets the customer's behaviour set it again.
+    pub async fn set_preferred_channel(
+        &self,
+        customer: i64,
+        connector: Option<String>,
+    ) -> Result<(), StoreError> {
+        self.write(
+            vec![],
+            super::write_job!(|tx| {
+                let connector = connector.clone();
+                async move {
+                    let by = connector.as_ref().map(|_| "agent");
+                    tx.execute(
+                        "UPDATE customers SET preferred_channel = $2, preferred_set_by = $3 WHERE id = $1",
+                        params![customer, connector, by],
+                    )
+                    .await?;
+                    Ok(())
+                }
+            }),
+        )
+        .await
+    }
+
+    /// The connector a customer prefers, and who set it (`agent` or `customer`).
+    pub async fn preferred_channel(
+        &self,
+        customer: i64,
+    ) -> Result<(Option<String>, Option<String>), StoreError> {
+        self.read(read_job!(
+            |conn| async move { super::conversations::preferred(conn, customer).await }
+        ))
+        .await
     }
 }

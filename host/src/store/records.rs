@@ -8,7 +8,7 @@ use super::sql::{Conn, Value, params};
 use super::{Backend, StoreError, now_millis};
 
 /// What happened to one event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Ingested {
     /// A new record.
@@ -482,13 +482,14 @@ pub(crate) async fn insert_interaction(
     connector: &str,
     provider_id: &str,
     row: &InteractionRow<'_>,
+    conversation: Option<i64>,
 ) -> Result<i64, StoreError> {
     let (id,): (i64,) = conn
         .one(
             "INSERT INTO interactions (customer_id, linked_by, kind, direction, channel, thread_id, \
              subject, body, status, attachments, attributes, content_hash, updated_at, connector_id, \
-             provider_id, occurred_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $13, $16) RETURNING id",
+             provider_id, occurred_at, created_at, conversation_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $13, $16, $17) RETURNING id",
             params![
                 row.customer,
                 row.linked_by,
@@ -505,7 +506,8 @@ pub(crate) async fn insert_interaction(
                 row.at,
                 connector,
                 provider_id,
-                now_millis()
+                now_millis(),
+                conversation
             ],
         )
         .await?;

@@ -321,6 +321,56 @@ impl Conn<'_> {
     }
 }
 
+/// `column` is one of the list parameter `$n` ([`Value::Ints`] or [`Value::Texts`]), in the
+/// backend's spelling.
+pub(crate) fn in_list(backend: Backend, column: &str, n: usize) -> String {
+    match backend {
+        Backend::Sqlite => format!("{column} IN (SELECT value FROM json_each(${n}))"),
+        Backend::Postgres => format!("{column} = ANY(${n})"),
+    }
+}
+
+/// A parameter owned by a query being built, lent as a [`Value`] when it runs.
+#[derive(Debug, Clone)]
+pub(crate) enum Owned {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Texts(Vec<String>),
+}
+
+impl Owned {
+    pub fn value(&self) -> Value<'_> {
+        match self {
+            Owned::Int(v) => Value::Int(*v),
+            Owned::Text(v) => Value::Text(v.as_deref()),
+            Owned::Texts(v) => Value::Texts(v),
+        }
+    }
+}
+
+/// Parameters of a query built piece by piece: [`push`](Params::push) answers the
+/// placeholder to write.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Params(pub Vec<Owned>);
+
+impl Params {
+    /// Adds a parameter; its placeholder, `$n`.
+    pub fn push(&mut self, value: Owned) -> String {
+        self.0.push(value);
+        format!("${}", self.0.len())
+    }
+
+    /// The placeholder number of the last parameter pushed.
+    pub fn last(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The parameters, to run the query with.
+    pub fn values(&self) -> Vec<Value<'_>> {
+        self.0.iter().map(Owned::value).collect()
+    }
+}
+
 /// `$1`, `$2`… as SQLite's numbered `?1`, `?2`…: the same parameter may appear several times
 /// and in any order. `$` inside string literals is left alone.
 pub(crate) fn sqlite_placeholders(sql: &str) -> Cow<'_, str> {

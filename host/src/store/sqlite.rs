@@ -108,7 +108,7 @@ impl Sqlite {
     ) -> Result<Self, StoreError> {
         let mut connection = location.open(true)?;
         let (queue, mut jobs) = mpsc::channel::<Job>(QUEUE);
-        let writer = Writer { metrics, live, max_batch: config.max_batch.max(1) };
+        let writer = Writer { metrics, live, max_batch: config.max_batch.max(1), notify_as: None };
         let thread = std::thread::Builder::new()
             .name("switchboard-sqlite-writer".into())
             .spawn(move || {

@@ -10,7 +10,7 @@ use super::{Backend, Store, StoreError, now_millis, read_job, write_job};
 use crate::runtime::kv::{self, KvError, KvFuture, KvStore, KvUsage, KvWrites};
 
 /// A request a connector failed on, kept for replay.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DeadLetter {
     /// Id.
     pub id: i64,
@@ -18,7 +18,8 @@ pub struct DeadLetter {
     pub connector_id: String,
     /// When it was received (ms).
     pub received_at: i64,
-    /// The request as JSON (`model::HttpRequest`).
+    /// The request as JSON (`model::HttpRequest`), credentials masked when shown.
+    #[schema(value_type = Object)]
     pub request: serde_json::Value,
     /// Why it failed.
     pub error: String,

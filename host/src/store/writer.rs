@@ -79,7 +79,13 @@ pub(crate) struct Writer {
     pub metrics: Arc<StoreMetrics>,
     pub live: broadcast::Sender<Arc<LiveEvent>>,
     pub max_batch: usize,
+    /// PostgreSQL: this host's name in the notifications that tell other hosts of new live
+    /// events (delivered at commit, so they never announce what was rolled back).
+    pub notify_as: Option<String>,
 }
+
+/// The channel PostgreSQL hosts tell each other of new conversation events on.
+pub(crate) const LIVE_CHANNEL: &str = "switchboard_live";
 
 impl Writer {
     /// Takes the jobs waiting after `first` (up to the batch size) without waiting for more.
@@ -188,7 +194,11 @@ impl Writer {
                 conn.batch("ROLLBACK").await?;
                 Ok(outcomes)
             }
-            Ok(outcomes) => match conn.batch("COMMIT").await {
+            Ok(outcomes) => match self
+                .announce(conn, published_ids(&outcomes))
+                .await
+                .and(conn.batch("COMMIT").await)
+            {
                 Ok(()) => Ok(outcomes),
                 Err(error) => {
                     // SQLite keeps a transaction whose COMMIT failed (busy); PostgreSQL ended it.
@@ -205,6 +215,20 @@ impl Writer {
                 Err(error)
             }
         }
+    }
+
+    /// Tells the other hosts (PostgreSQL) which events this transaction adds.
+    async fn announce(&self, conn: &mut Conn<'_>, ids: Vec<i64>) -> Result<(), StoreError> {
+        let Some(host) = &self.notify_as else { return Ok(()) };
+        if ids.is_empty() {
+            return Ok(());
+        }
+        // A payload is limited to 8000 bytes: ids travel in chunks.
+        for chunk in ids.chunks(500) {
+            let payload = serde_json::json!({"host": host, "ids": chunk}).to_string();
+            conn.execute("SELECT pg_notify($1, $2)", super::params![LIVE_CHANNEL, payload]).await?;
+        }
+        Ok(())
     }
 
     async fn jobs_in_transaction(
@@ -269,6 +293,11 @@ fn connection_lost(error: &StoreError) -> bool {
                 | sqlx::Error::WorkerCrashed
         )
     )
+}
+
+/// The ids of the live events a batch's jobs produced.
+fn published_ids(outcomes: &[Result<(Answer, Vec<LiveEvent>), StoreError>]) -> Vec<i64> {
+    outcomes.iter().flatten().flat_map(|(_, events)| events.iter().map(|e| e.id)).collect()
 }
 
 /// Waits a little before retrying, differently for each attempt and process, so that colliding
