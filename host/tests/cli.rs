@@ -160,3 +160,115 @@ fn migrate_and_config_check_work_on_a_config_file() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(stderr(&refused).contains("2:1: unknown key `store.urll`"), "{}", stderr(&refused));
 }
+
+/// `switchboard users …` on the store of a config file: add with a password from stdin, list,
+/// reset (a generated password, printed once), disable; bad input named.
+#[test]
+fn users_are_managed_from_the_cli() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("switchboard.toml");
+    let db = dir.path().join("users.db");
+    std::fs::write(&config, format!("[store]\nurl = \"sqlite://{}\"\n", db.display())).unwrap();
+    let users = |args: &[&str], stdin: Option<&str>| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .arg("users")
+            .args(args)
+            .args(["--config", config.to_str().unwrap()])
+            .env("SWITCHBOARD_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(input) = stdin {
+            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        }
+        drop(child.stdin.take());
+        child.wait_with_output().unwrap()
+    };
+    let empty = users(&["list"], None);
+    assert!(empty.status.success(), "{}", stderr(&empty));
+    assert!(stdout(&empty).contains("no users yet"), "{}", stdout(&empty));
+
+    let added = users(
+        &[
+            "add",
+            "--email",
+            "Ann@Shop.example",
+            "--name",
+            "Ann",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        Some("a long enough password\n"),
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    assert!(stdout(&added).contains("ann@shop.example"), "{}", stdout(&added));
+    assert!(!stdout(&added).contains("password:"), "a given password is not echoed");
+
+    let short = users(
+        &["add", "--email", "bob@shop.example", "--name", "Bob", "--password-stdin"],
+        Some("short\n"),
+    );
+    assert!(!short.status.success());
+    assert!(stderr(&short).contains("at least 10 characters"), "{}", stderr(&short));
+    let role =
+        users(&["add", "--email", "bob@shop.example", "--name", "Bob", "--role", "boss"], None);
+    assert!(!role.status.success());
+    assert!(stderr(&role).contains("not a role"), "{}", stderr(&role));
+    let taken = users(&["add", "--email", "ann@shop.example", "--name", "Ann again"], None);
+    assert!(!taken.status.success());
+    assert!(stderr(&taken).contains("exists"), "{}", stderr(&taken));
+
+    let agent = users(&["add", "--email", "bob@shop.example", "--name", "Bob"], None);
+    assert!(agent.status.success(), "{}", stderr(&agent));
+    let generated = stdout(&agent)
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("a generated password is printed once")
+        .to_string();
+    assert!(generated.len() >= 20);
+
+    let listed = users(&["list", "--json"], None);
+    let json: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["role"], "admin");
+    assert_eq!(rows[1]["role"], "agent");
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains("argon2"), "no hashes listed");
+
+    let reset = users(&["reset-password", "bob@shop.example"], None);
+    assert!(reset.status.success(), "{}", stderr(&reset));
+    let new =
+        stdout(&reset).lines().find_map(|l| l.strip_prefix("password: ")).unwrap().to_string();
+    assert_ne!(new, generated);
+    let disabled = users(&["disable", "bob@shop.example"], None);
+    assert!(disabled.status.success(), "{}", stderr(&disabled));
+    let table = stdout(&users(&["list"], None));
+    assert!(
+        table.lines().any(|l| l.contains("bob@shop.example") && l.ends_with("disabled")),
+        "{table}"
+    );
+    let missing = users(&["disable", "nobody@shop.example"], None);
+    assert!(!missing.status.success());
+    assert!(stderr(&missing).contains("no user has the e-mail address"), "{}", stderr(&missing));
+
+    // The stored hashes check out against the passwords.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = switchboard::store::Store::open(&switchboard::store::StoreConfig {
+            url: format!("sqlite://{}", db.display()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let (_, hash) = store.user_by_email("bob@shop.example").await.unwrap().unwrap();
+        assert!(switchboard::auth::verify_password(&new, &hash.unwrap()));
+        let (ann, hash) = store.user_by_email("ann@shop.example").await.unwrap().unwrap();
+        assert!(ann.active);
+        assert!(switchboard::auth::verify_password("a long enough password", &hash.unwrap()));
+        store.close().await;
+    });
+}

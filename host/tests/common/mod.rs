@@ -304,3 +304,40 @@ role = "admin"
 "#
     )
 }
+
+/// The `app_secret` the WhatsApp fixtures are signed with.
+pub const WHATSAPP_APP_SECRET: &str = "fixture-app-secret";
+
+/// A WhatsApp Cloud API notification of a text from `wa_id`, signed as Meta signs it.
+pub async fn whatsapp_text(
+    base: &str,
+    wa_id: &str,
+    name: &str,
+    message_id: &str,
+    text: &str,
+    at: i64,
+) -> switchboard::client::Answer {
+    use hmac::Mac as _;
+    use serde_json::json;
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+        "value": {"messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+            "messages": [{"from": wa_id, "id": message_id, "timestamp": (at / 1000).to_string(),
+                "type": "text", "text": {"body": text}}]},
+        "field": "messages"}]}]})
+    .to_string();
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(WHATSAPP_APP_SECRET.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    switchboard::client::send(
+        base,
+        "POST",
+        "/hooks/whatsapp",
+        &[("Content-Type", "application/json"), ("X-Hub-Signature-256", &signature)],
+        body.as_bytes(),
+    )
+    .await
+    .unwrap()
+}
