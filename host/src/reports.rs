@@ -174,11 +174,13 @@ async fn report(
             "SELECT customer_id, opened_connector, team_id, assignee_id, created_at, first_response_at, resolved_at, \
              first_response_due, resolution_due, first_response_breached, resolution_breached FROM conversations \
              WHERE merged_into IS NULL AND ((created_at >= $1 AND created_at < $2) OR (resolved_at >= $1 AND resolved_at < $2) \
+             OR (first_response_at >= $1 AND first_response_at < $2) \
              OR (first_response_due >= $1 AND first_response_due < $2) OR (resolution_due >= $1 AND resolution_due < $2))",
             params![from, to],
         )
         .await?;
     let within = |t: Option<i64>| t.is_some_and(|t| t >= from && t < to);
+    let now = crate::store::now_millis();
     let mut tallies: BTreeMap<String, Tally> = BTreeMap::new();
     let mut total = Tally::default();
     for (
@@ -212,19 +214,18 @@ async fn report(
                 tally.resolved += 1;
                 tally.resolution.push(at - created);
             }
-            // A target counts in the period it came due, met or not; one not due yet and not
-            // reached yet does not count.
+            // A target met counts in the period it was met; one missed, in the period it came
+            // due; one neither met nor due yet does not count.
             for (due, done, breached) in
                 [(fr_due, responded, fr_breached), (res_due, resolved, res_breached)]
             {
-                if let Some(due) = due.filter(|d| within(Some(*d))) {
-                    let late = breached || done.is_none_or(|t| t > due);
-                    if done.is_some() || late {
-                        tally.targets += 1;
-                        if !late {
-                            tally.met += 1;
-                        }
-                    }
+                let Some(due) = due else { continue };
+                let met = !breached && done.is_some_and(|t| t <= due);
+                if met && within(done) {
+                    tally.targets += 1;
+                    tally.met += 1;
+                } else if !met && within(Some(due)) && (breached || done.is_some() || due < now) {
+                    tally.targets += 1;
                 }
             }
         }

@@ -296,6 +296,22 @@ async fn one_conversation_across_channels(store_url: &str) {
     .await;
     assert_eq!(resolved["status"], "resolved");
     assert!(resolved["resolved_at"].is_i64());
+    // Reports count it once, on the channel it started on and for the agent who answered.
+    let report = ok(&base, &ADMIN_CALLER, "GET", "/api/reports?group=channel", None).await;
+    assert_eq!(report["total"]["opened"], 1, "{report}");
+    assert_eq!(report["total"]["resolved"], 1, "{report}");
+    assert_eq!(report["total"]["customers"], 1, "one customer across three channels: {report}");
+    assert_eq!(report["total"]["first_response"]["count"], 1, "{report}");
+    assert_eq!(report["total"]["sla_met_percent"], 100.0, "{report}");
+    let by_agent = ok(&base, &ADMIN_CALLER, "GET", "/api/reports?group=agent", None).await;
+    assert!(
+        by_agent["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "Alice" && r["opened"] == 1),
+        "{by_agent}"
+    );
     let answer = common::whatsapp_text(
         &base,
         "33612345678",

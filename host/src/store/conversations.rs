@@ -480,12 +480,8 @@ pub(crate) struct InboxQuery {
 }
 
 /// What every inbox condition but the view and the cursor says, with its parameters.
-fn common_filters(
-    backend: Backend,
-    query: &InboxQuery,
-    params: &mut super::sql::Params,
-) -> Vec<String> {
-    use super::sql::{Owned, in_list};
+fn common_filters(query: &InboxQuery, params: &mut super::sql::Params) -> Vec<String> {
+    use super::sql::Owned;
     let mut clauses = vec!["c.merged_into IS NULL".to_string()];
     if query.restricted {
         let me = params.push(Owned::Int(query.viewer));
@@ -499,14 +495,23 @@ fn common_filters(
     }
     if let Some(channel) = &query.channel {
         let p = params.push(Owned::Text(Some(channel.clone())));
+        // A probe of the conversation's own few channel rows (its primary key) per candidate:
+        // the page walks the (status, time) index and stops at the page's end.
         clauses.push(format!(
             "EXISTS (SELECT 1 FROM conversation_channels cc WHERE cc.conversation_id = c.id \
              AND (cc.connector_id = {p} OR cc.channel = {p}))"
         ));
     }
     if !query.statuses.is_empty() {
-        params.push(Owned::Texts(query.statuses.iter().map(|s| s.as_str().to_string()).collect()));
-        clauses.push(in_list(backend, "c.status", params.last()));
+        // Written out, not bound as a list: the names are the enum's own constants, and an
+        // equality (or a short IN) lets both planners walk the (status, time) indexes in
+        // order instead of scanning every conversation.
+        let names: Vec<String> =
+            query.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        clauses.push(match names.as_slice() {
+            [one] => format!("c.status = {one}"),
+            many => format!("c.status IN ({})", many.join(", ")),
+        });
     }
     if let Some(label) = &query.label {
         let p = params.push(Owned::Text(Some(label.clone())));
@@ -532,7 +537,7 @@ pub(crate) async fn inbox(
 ) -> Result<(Vec<Row>, bool), StoreError> {
     use super::sql::Owned;
     let mut params = super::sql::Params::default();
-    let mut clauses = common_filters(conn.backend(), query, &mut params);
+    let mut clauses = common_filters(query, &mut params);
     match query.view {
         View::Mine => {
             clauses.push(format!("c.assignee_id = {}", params.push(Owned::Int(query.viewer))))
@@ -540,9 +545,15 @@ pub(crate) async fn inbox(
         View::Unassigned => clauses.push("c.assignee_id IS NULL".into()),
         View::All => {}
     }
-    let (key, order) = match query.order {
-        Order::Newest => ("c.last_message_at", "c.last_message_at DESC, c.id DESC"),
-        Order::OldestWaiting => (
+    let (key, order) = match (query.order, conn.backend()) {
+        (Order::Newest, _) => ("c.last_message_at", "c.last_message_at DESC, c.id DESC"),
+        // The same order (answered ones last) in each backend's words for its index on
+        // (status, waiting_since, id): PostgreSQL sorts NULLs last ascending by itself.
+        (Order::OldestWaiting, Backend::Postgres) => (
+            "COALESCE(c.waiting_since, 9223372036854775807)",
+            "c.waiting_since ASC NULLS LAST, c.id",
+        ),
+        (Order::OldestWaiting, Backend::Sqlite) => (
             "COALESCE(c.waiting_since, 9223372036854775807)",
             "COALESCE(c.waiting_since, 9223372036854775807), c.id",
         ),
@@ -572,7 +583,7 @@ pub(crate) async fn counts(
 ) -> Result<(i64, i64, i64), StoreError> {
     use super::sql::Owned;
     let mut params = super::sql::Params::default();
-    let clauses = common_filters(conn.backend(), query, &mut params);
+    let clauses = common_filters(query, &mut params);
     let me = params.push(Owned::Int(query.viewer));
     let sql = format!(
         "SELECT CAST(COALESCE(SUM(CASE WHEN c.assignee_id = {me} THEN 1 ELSE 0 END), 0) AS BIGINT), \

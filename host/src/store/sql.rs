@@ -335,7 +335,6 @@ pub(crate) fn in_list(backend: Backend, column: &str, n: usize) -> String {
 pub(crate) enum Owned {
     Int(Option<i64>),
     Text(Option<String>),
-    Texts(Vec<String>),
 }
 
 impl Owned {
@@ -343,7 +342,6 @@ impl Owned {
         match self {
             Owned::Int(v) => Value::Int(*v),
             Owned::Text(v) => Value::Text(v.as_deref()),
-            Owned::Texts(v) => Value::Texts(v),
         }
     }
 }
@@ -358,11 +356,6 @@ impl Params {
     pub fn push(&mut self, value: Owned) -> String {
         self.0.push(value);
         format!("${}", self.0.len())
-    }
-
-    /// The placeholder number of the last parameter pushed.
-    pub fn last(&self) -> usize {
-        self.0.len()
     }
 
     /// The parameters, to run the query with.
