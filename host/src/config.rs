@@ -102,6 +102,8 @@ pub struct Config {
     pub runtime: Runtime,
     /// `[geocoding]`.
     pub geocoding: Geocoding,
+    /// `[dead_letters]`.
+    pub dead_letters: DeadLetters,
     /// `[[api_token]]`.
     pub api_tokens: Vec<(Secret, Role)>,
     /// `[[connector]]`, in file order.
@@ -239,6 +241,20 @@ impl Default for Geocoding {
     }
 }
 
+/// `[dead_letters]`: how long failed requests are kept for replay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetters {
+    /// Dead letters older than this are deleted (they hold customers' messages and providers'
+    /// credentials).
+    pub retention: Duration,
+}
+
+impl Default for DeadLetters {
+    fn default() -> Self {
+        DeadLetters { retention: Duration::from_secs(30 * 24 * 3600) }
+    }
+}
+
 /// One `[[connector]]`.
 #[derive(Debug, Clone)]
 pub struct Connector {
@@ -272,6 +288,8 @@ struct RawConfig {
     runtime: RawRuntime,
     #[serde(default)]
     geocoding: RawGeocoding,
+    #[serde(default)]
+    dead_letters: RawDeadLetters,
     #[serde(default, rename = "api_token")]
     api_tokens: Vec<RawToken>,
     #[serde(default, rename = "connector")]
@@ -385,6 +403,11 @@ struct RawRuntime {
 #[derive(Deserialize, Default)]
 struct RawGeocoding {
     interval: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawDeadLetters {
+    retention: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -659,6 +682,16 @@ impl Checker<'_> {
             plugins_dir: raw.runtime.plugins_dir.map(|d| base.join(d)),
             max_concurrent_calls: raw.runtime.max_concurrent_calls.unwrap_or(128),
         };
+        let mut dead_letters = DeadLetters::default();
+        if let Some(value) = &raw.dead_letters.retention
+            && let Some(retention) = self.duration(value)
+        {
+            if retention < Duration::from_secs(3600) {
+                self.at(value.span(), "[dead_letters] retention must be at least 1h".to_string());
+            } else {
+                dead_letters.retention = retention;
+            }
+        }
         let geocoding = Geocoding {
             interval: raw
                 .geocoding
@@ -692,6 +725,7 @@ impl Checker<'_> {
             },
             runtime,
             geocoding,
+            dead_letters,
             api_tokens,
             connectors,
         }

@@ -104,6 +104,32 @@ pub async fn open_store(config: &Config) -> Result<Store, crate::store::StoreErr
     .await
 }
 
+/// Deletes dead letters older than `retention`, at start and every hour.
+async fn purge_dead_letters(
+    store: Store,
+    retention: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut interval = tokio::time::interval(Duration::from_secs(3600));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let before = crate::store::now_millis() - retention.as_millis() as i64;
+        match store.purge_dead_letters(before).await {
+            Ok(0) => {}
+            Ok(deleted) => {
+                tracing::info!(deleted, ?retention, "deleted dead letters past their retention")
+            }
+            Err(error) => {
+                tracing::warn!(%error, "deleting old dead letters failed; trying again in an hour")
+            }
+        }
+    }
+}
+
 /// The login and session settings a config gives.
 pub fn auth_settings(config: &Config) -> AuthSettings {
     AuthSettings {
@@ -294,6 +320,11 @@ pub async fn start(config: Config, watch: bool) -> Result<Server, ServeError> {
     );
     let timers =
         tokio::spawn(crate::router::timers::run(store.clone(), TIMER_TICK, shutdown_rx.clone()));
+    let retention = tokio::spawn(purge_dead_letters(
+        store.clone(),
+        config.dead_letters.retention,
+        shutdown_rx.clone(),
+    ));
     let watcher =
         watch.then(|| spawn_watcher(config.path.clone(), registry.clone(), shutdown_rx.clone()));
     let app = http::app(state.clone(), config.server.body_limit)
@@ -315,6 +346,7 @@ pub async fn start(config: Config, watch: bool) -> Result<Server, ServeError> {
         let _ = poller.await;
         let _ = geocoding.await;
         let _ = timers.await;
+        let _ = retention.await;
         if let Some(watcher) = watcher {
             watcher.abort();
         }

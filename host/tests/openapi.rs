@@ -546,6 +546,7 @@ client_secret = "fixture-shopify-client-secret"
         None,
     )
     .await;
+    c.check("DELETE", "/admin/dead-letters/{id}", "/admin/dead-letters/999999", None, None).await;
     c.check("DELETE", "/api/teams/{id}", &format!("/api/teams/{team}"), None, None).await;
     c.check("DELETE", "/api/routing/{scope}", "/api/routing/connector:whatsapp", None, None).await;
     c.check("DELETE", "/api/session", "/api/session", None, Some(&session)).await;

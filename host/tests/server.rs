@@ -364,6 +364,92 @@ async fn failures_go_to_dead_letters_and_replay_after_a_fix() {
     server.shutdown().await;
 }
 
+/// Issue 14 #2 and #9: a dead letter shows no provider credential (the stored copy keeps them
+/// for replay), can be deleted, and of eight concurrent replays exactly one runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_replays_of_one_dead_letter_run_once_and_credentials_are_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::sqlite();
+    let server =
+        start(dir.path(), &db.url, &format!("[connector.config]\nsecret = \"{SECRET}\"")).await;
+    let mut ids = Vec::new();
+    for n in 0..2 {
+        let body =
+            json!({"id": format!("m{n}"), "email": format!("mo{n}@example.com"), "text": "hi"})
+                .to_string();
+        let answer = client::send(
+            &base(&server),
+            "POST",
+            "/hooks/flaky/push?token=push-secret-123&kind=x",
+            &[
+                ("X-Signature", &sign(body.as_bytes())),
+                ("Authorization", "Basic cG9zdG1hcms6aHVudGVyMjI="),
+                ("X-Telegram-Bot-Api-Secret-Token", "tg-secret-456"),
+            ],
+            body.as_bytes(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer.status, 500);
+    }
+    let listed = get(&server, "/admin/dead-letters", ADMIN).await;
+    let text = String::from_utf8_lossy(&listed.body).to_string();
+    for secret in ["push-secret-123", "cG9zdG1hcms6aHVudGVyMjI=", "tg-secret-456"] {
+        assert!(!text.contains(secret), "{secret} is shown: {text}");
+    }
+    for letter in listed.json()["dead_letters"].as_array().unwrap() {
+        ids.push(letter["id"].as_i64().unwrap());
+    }
+    assert_eq!(ids.len(), 2);
+    assert_eq!(get(&server, "/admin/dead-letters", READER).await.status, 403);
+
+    std::fs::copy(artifacts::SIGNED, dir.path().join("trap.wasm")).unwrap();
+    let reloaded = post(&server, "/admin/connectors/flaky/reload", ADMIN, json!({})).await;
+    assert_eq!(reloaded.status, 200);
+    let url = base(&server);
+    let replays: Vec<_> = (0..8)
+        .map(|_| {
+            let (url, id) = (url.clone(), ids[0]);
+            tokio::spawn(async move {
+                client::request(
+                    &url,
+                    "POST",
+                    &format!("/admin/dead-letters/{id}/replay"),
+                    Some(ADMIN),
+                    None,
+                )
+                .await
+                .unwrap()
+                .status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for replay in replays {
+        statuses.push(replay.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
+    // The replay verified the stored (unmasked) request: the customer is there.
+    // (Listed newest first: the replayed one is the second webhook's.)
+    let found = get(&server, "/api/customers?email=mo1%40example.com", READER).await.json();
+    assert_eq!(found["customers"].as_array().unwrap().len(), 1, "{found}");
+
+    let other = ids[1];
+    let delete = |id: i64| {
+        let url = url.clone();
+        async move {
+            client::request(&url, "DELETE", &format!("/admin/dead-letters/{id}"), Some(ADMIN), None)
+                .await
+                .unwrap()
+                .status
+        }
+    };
+    assert_eq!(delete(other).await, 204);
+    assert_eq!(delete(other).await, 404);
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_update_keeps_the_old_version_serving() {
     let dir = tempfile::tempdir().unwrap();
@@ -551,4 +637,40 @@ async fn two_hosts_on_one_postgres() {
     assert!(polled(&a) ^ polled(&b), "exactly one host polls the connector");
     Arc::try_unwrap(a).ok().unwrap().shutdown().await;
     Arc::try_unwrap(b).ok().unwrap().shutdown().await;
+}
+
+/// Issue 14 #3: a value the store could never take (a NUL byte, which PostgreSQL refuses) is
+/// refused at the boundary with its field named: a dead letter and a 500, not a 503 that the
+/// provider would retry for days; nothing of it is stored.
+async fn a_nul_byte_is_a_dead_letter_naming_the_field(store_url: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), store_url, "").await;
+    let answer =
+        webhook(&server, &json!({"id": "n1", "email": "nul@example.com", "text": "a\u{0}b"})).await;
+    assert_eq!(answer.status, 500, "{}", String::from_utf8_lossy(&answer.body));
+    let letters = get(&server, "/admin/dead-letters", ADMIN).await.json();
+    let error = letters["dead_letters"][0]["error"].as_str().unwrap().to_string();
+    assert!(error.contains("`text` holds the control character U+0000"), "{error}");
+    let found = get(&server, "/api/customers?email=nul%40example.com", READER).await.json();
+    assert!(found["customers"].as_array().unwrap().is_empty(), "nothing stored: {found}");
+    // The store still works for the next one.
+    assert_eq!(
+        webhook(&server, &json!({"id": "n2", "email": "ok@example.com", "text": "fine"}))
+            .await
+            .status,
+        200
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_byte_is_a_dead_letter_naming_the_field_sqlite() {
+    let db = common::sqlite();
+    a_nul_byte_is_a_dead_letter_naming_the_field(&db.url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_byte_is_a_dead_letter_naming_the_field_postgres() {
+    let Some(db) = common::postgres().await else { return };
+    a_nul_byte_is_a_dead_letter_naming_the_field(&db.url).await;
 }

@@ -804,3 +804,82 @@ on_both_backends!(
     geocoding_answers_of_both_kinds_are_recorded_,
     geocoding_answers_of_both_kinds_are_recorded
 );
+
+/// Dead letters past their retention are deleted; newer ones stay; a claimed one is not handed
+/// out twice.
+async fn dead_letters_expire_and_are_claimed_once(store: Store, _db: &TestDb) {
+    let request = serde_json::json!({"method": "POST", "url": "https://crm.example.com/hooks/x"});
+    let old = store.add_dead_letter("x", &request, "boom").await.unwrap();
+    let claimed = store.claim_replay(old).await.unwrap();
+    assert!(matches!(claimed, switchboard::store::ReplayClaim::Claimed(_)), "{claimed:?}");
+    let again = store.claim_replay(old).await.unwrap();
+    assert!(matches!(again, switchboard::store::ReplayClaim::InProgress), "{again:?}");
+    store.record_replay(old, Err("still broken")).await.unwrap();
+    assert!(matches!(
+        store.claim_replay(old).await.unwrap(),
+        switchboard::store::ReplayClaim::Claimed(_)
+    ));
+    store.record_replay(old, Ok(())).await.unwrap();
+    assert!(matches!(
+        store.claim_replay(old).await.unwrap(),
+        switchboard::store::ReplayClaim::Replayed
+    ));
+    assert!(matches!(
+        store.claim_replay(999_999).await.unwrap(),
+        switchboard::store::ReplayClaim::NotFound
+    ));
+    let cutoff = switchboard::store::now_millis() + 1;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let recent = store.add_dead_letter("x", &request, "boom").await.unwrap();
+    assert_eq!(store.purge_dead_letters(cutoff).await.unwrap(), 1);
+    let left: Vec<i64> =
+        store.dead_letters(false, 100).await.unwrap().iter().map(|d| d.id).collect();
+    assert_eq!(left, vec![recent]);
+}
+
+on_both_backends!(
+    dead_letters_expire_and_are_claimed_once_,
+    dead_letters_expire_and_are_claimed_once
+);
+
+/// Issue 14 #4: a name search takes `%`, `_`, `'` and `\` literally.
+async fn name_search_takes_sql_metacharacters_literally(store: Store, _db: &TestDb) {
+    let names = [
+        "100% Cotton Ltd",
+        "100 Cotton Ltd",
+        "Ann_Lee",
+        "AnnXLee",
+        "O'Brien",
+        "Back\\slash",
+        "Backslash",
+    ];
+    for (n, name) in names.iter().enumerate() {
+        let mut who = contact(&[email(&format!("p{n}@example.com"))]);
+        who.display_name = Some(name.to_string());
+        store
+            .ingest("email", &[message(&format!("m{n}"), who, 1_700_000_000_000 + n as i64)])
+            .await
+            .unwrap();
+    }
+    let find = |q: &str| {
+        let store = store.clone();
+        let q = q.to_string();
+        async move {
+            let found = store
+                .find_customers(&CustomerQuery { q: Some(q), limit: 50, ..Default::default() })
+                .await
+                .unwrap();
+            found.into_iter().map(|c| c.display_name.unwrap()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(find("100%").await, ["100% Cotton Ltd"]);
+    assert_eq!(find("ann_").await, ["Ann_Lee"]);
+    assert_eq!(find("o'b").await, ["O'Brien"]);
+    assert_eq!(find("k\\s").await, ["Back\\slash"]);
+    assert_eq!(find("%").await, ["100% Cotton Ltd"]);
+}
+
+on_both_backends!(
+    name_search_takes_sql_metacharacters_literally_,
+    name_search_takes_sql_metacharacters_literally
+);

@@ -83,9 +83,14 @@ impl Response {
     /// [`BadRequest`](ConnectorError::BadRequest).
     pub fn error_for_status(self) -> Result<Self, ConnectorError> {
         let detail = || {
-            let mut body = self.text();
-            body.truncate(500);
-            format!("provider answered {}: {body}", self.status)
+            // At most 500 bytes, cut at a character boundary (a provider's error may be in
+            // any language).
+            let body = self.text();
+            let mut end = body.len().min(500);
+            while !body.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("provider answered {}: {}", self.status, &body[..end])
         };
         match self.status {
             200..=299 => Ok(self),
@@ -253,7 +258,23 @@ fn classify(error: wstd::http::Error) -> HttpError {
 
 #[cfg(test)]
 mod tests {
-    use super::next_link;
+    use super::{Response, next_link};
+    use crate::ConnectorError;
+
+    /// Issue 14 #14: a long non-ASCII error body cut at 500 bytes used to panic (a trap
+    /// instead of a retryable error).
+    #[test]
+    fn a_long_non_ascii_error_body_is_cut_without_panicking() {
+        let body = "é".repeat(400).into_bytes(); // 800 bytes; byte 500 is inside a character
+        let response = Response { status: 503, headers: vec![], body };
+        match response.error_for_status() {
+            Err(ConnectorError::Transient(detail)) => {
+                assert!(detail.starts_with("provider answered 503: é"), "{detail}");
+                assert!(detail.len() <= "provider answered 503: ".len() + 500);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn next_link_is_found_among_others() {

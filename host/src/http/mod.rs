@@ -75,7 +75,7 @@ pub struct AppState {
         api::find_customers, api::get_customer, api::patch_customer, api::timeline, api::explain,
         api::merge, api::undo_merge, api::merges, api::send_message, api::records,
         api::cart, api::orders, api::stats,
-        admin::list_connectors, admin::reload, admin::enable, admin::disable, admin::dead_letters, admin::replay,
+        admin::list_connectors, admin::reload, admin::enable, admin::disable, admin::dead_letters, admin::delete_dead_letter, admin::replay,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Security),
@@ -214,6 +214,7 @@ pub fn app(state: AppState, body_limit: usize) -> Router {
         .route("/admin/connectors/{id}/enable", post(admin::enable))
         .route("/admin/connectors/{id}/disable", post(admin::disable))
         .route("/admin/dead-letters", get(admin::dead_letters))
+        .route("/admin/dead-letters/{id}", delete(admin::delete_dead_letter))
         .route("/admin/dead-letters/{id}/replay", post(admin::replay));
     let protected = needs(Access::Agent, agent)
         .merge(needs(Access::Supervisor, supervisor))

@@ -9,6 +9,7 @@ pub(crate) mod conversations;
 mod identity;
 mod records;
 pub mod timers;
+pub(crate) mod validate;
 
 use std::sync::Arc;
 
@@ -133,9 +134,11 @@ pub(crate) fn prepare(
     normalizer: &Normalizer,
     events: Vec<Event>,
 ) -> Result<Vec<Prepared>, StoreError> {
+    let now = crate::store::now_millis();
     events
         .into_iter()
         .map(|event| {
+            validate::event(&event, now)?;
             if event.provider_id().trim().is_empty() {
                 return Err(StoreError::InvalidEvent {
                     provider_id: String::new(),

@@ -52,7 +52,7 @@ pub use query::{
 };
 pub use records::{IngestReport, Ingested};
 pub(crate) use sql::{Conn, params};
-pub use state::DeadLetter;
+pub use state::{DeadLetter, REPLAY_CLAIM, ReplayClaim};
 pub(crate) use writer::Tx;
 
 /// Which database the store runs on.
@@ -492,6 +492,11 @@ fn migrations(backend: Backend) -> Vec<Migration> {
             4,
             "people and conversations",
             include_str!("../../migrations/0004_people_and_conversations.sql"),
+        ),
+        (
+            5,
+            "dead letter claims and retention",
+            include_str!("../../migrations/0005_dead_letter_claims.sql"),
         ),
     ];
     let (id, blob) = match backend {

@@ -31,6 +31,23 @@ pub struct DeadLetter {
 
 type DeadLetterRow = (i64, String, i64, String, String, i64, Option<i64>);
 
+/// How long a replay's claim on its dead letter holds: past it, the replay is taken to have
+/// died and another may start.
+pub const REPLAY_CLAIM: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// Whether a replay may run.
+#[derive(Debug)]
+pub enum ReplayClaim {
+    /// Yes: this caller holds the dead letter until it records the outcome.
+    Claimed(DeadLetter),
+    /// There is no such dead letter.
+    NotFound,
+    /// It was replayed already.
+    Replayed,
+    /// Another replay of it is running.
+    InProgress,
+}
+
 fn dead_letter(row: DeadLetterRow) -> DeadLetter {
     let (id, connector_id, received_at, request, error, attempts, replayed_at) = row;
     DeadLetter {
@@ -191,6 +208,62 @@ impl Store {
         .await
     }
 
+    /// Claims a dead letter for one replay: answers it when this caller may replay it now.
+    /// A letter already replayed, or claimed by a replay still running (within
+    /// [`REPLAY_CLAIM`]), is not handed out again.
+    pub async fn claim_replay(&self, id: i64) -> Result<ReplayClaim, StoreError> {
+        self.write(
+            vec![],
+            write_job!(|tx| async move {
+                let now = now_millis();
+                let stale = now - REPLAY_CLAIM.as_millis() as i64;
+                let claimed = tx
+                    .execute(
+                        "UPDATE dead_letters SET replaying_since = $2 WHERE id = $1 AND replayed_at IS NULL \
+                         AND (replaying_since IS NULL OR replaying_since < $3)",
+                        params![id, now, stale],
+                    )
+                    .await?;
+                let row: Option<DeadLetterRow> = tx
+                    .optional(
+                        "SELECT id, connector_id, received_at, request, error, attempts, replayed_at \
+                         FROM dead_letters WHERE id = $1",
+                        params![id],
+                    )
+                    .await?;
+                Ok(match row.map(dead_letter) {
+                    None => ReplayClaim::NotFound,
+                    Some(letter) if claimed == 1 => ReplayClaim::Claimed(letter),
+                    Some(letter) if letter.replayed_at.is_some() => ReplayClaim::Replayed,
+                    Some(_) => ReplayClaim::InProgress,
+                })
+            }),
+        )
+        .await
+    }
+
+    /// Deletes a dead letter; whether there was one.
+    pub async fn delete_dead_letter(&self, id: i64) -> Result<bool, StoreError> {
+        self.write(
+            vec![],
+            write_job!(|tx| async move {
+                Ok(tx.execute("DELETE FROM dead_letters WHERE id = $1", params![id]).await? > 0)
+            }),
+        )
+        .await
+    }
+
+    /// Deletes the dead letters received before `before` (ms); how many.
+    pub async fn purge_dead_letters(&self, before: i64) -> Result<u64, StoreError> {
+        self.write(
+            vec![],
+            write_job!(|tx| async move {
+                tx.execute("DELETE FROM dead_letters WHERE received_at < $1", params![before]).await
+            }),
+        )
+        .await
+    }
+
     /// Records a replay attempt: `Ok` marks it replayed, `Err` keeps it with the new error.
     pub async fn record_replay(
         &self,
@@ -206,14 +279,14 @@ impl Store {
                     match error {
                         None => {
                             tx.execute(
-                                "UPDATE dead_letters SET attempts = attempts + 1, replayed_at = $2 WHERE id = $1",
+                                "UPDATE dead_letters SET attempts = attempts + 1, replayed_at = $2, replaying_since = NULL WHERE id = $1",
                                 params![id, now_millis()],
                             )
                             .await?
                         }
                         Some(error) => {
                             tx.execute(
-                                "UPDATE dead_letters SET attempts = attempts + 1, error = $2 WHERE id = $1",
+                                "UPDATE dead_letters SET attempts = attempts + 1, error = $2, replaying_since = NULL WHERE id = $1",
                                 params![id, error],
                             )
                             .await?
