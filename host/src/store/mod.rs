@@ -495,7 +495,7 @@ fn migrations(backend: Backend) -> Vec<Migration> {
         ),
         (
             5,
-            "dead letter claims and retention",
+            "dead letter claims and retention, inbox count index",
             include_str!("../../migrations/0005_dead_letter_claims.sql"),
         ),
     ];
