@@ -265,6 +265,44 @@ async fn one_conversation_across_channels(store_url: &str) {
         assert_eq!(sent[0]["to"], "33612345678");
         assert_eq!(sent[0]["text"]["body"], "Yes, we deliver to Lyon.");
     }
+    // Issue 14 #16: a retry with the same Idempotency-Key answers the first outcome and sends
+    // nothing again; the same key for another message is refused.
+    let (Caller::Session { cookie, csrf }, path) =
+        (&agent, format!("/api/conversations/{id}/replies"))
+    else {
+        unreachable!()
+    };
+    let keyed = |text: &'static str| {
+        let (base, path, cookie, csrf) =
+            (base.clone(), path.clone(), cookie.clone(), csrf.clone().unwrap());
+        async move {
+            let body = json!({"text": text}).to_string();
+            client::send(
+                &base,
+                "POST",
+                &path,
+                &[
+                    ("Cookie", cookie.as_str()),
+                    ("X-CSRF-Token", csrf.as_str()),
+                    ("Content-Type", "application/json"),
+                    ("Idempotency-Key", "reply-7f3a"),
+                ],
+                body.as_bytes(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let first = keyed("Our courier comes on Tuesdays.").await;
+    assert_eq!(first.status, 200, "{}", String::from_utf8_lossy(&first.body));
+    let retry = keyed("Our courier comes on Tuesdays.").await;
+    assert_eq!(retry.status, 200, "{}", String::from_utf8_lossy(&retry.body));
+    assert_eq!(retry.json()["interaction_id"], first.json()["interaction_id"]);
+    assert_eq!(sent.lock().unwrap().len(), 2, "the retry sent nothing");
+    let other = keyed("Something else").await;
+    assert!(other.status >= 400, "a reused key for another message is refused: {}", other.status);
+    assert_eq!(sent.lock().unwrap().len(), 2);
+
     let detail = conversation(&base, &agent, id).await;
     let summary = &detail["conversation"];
     assert!(summary["first_response_at"].is_i64(), "{summary}");
@@ -375,7 +413,7 @@ async fn one_conversation_across_channels(store_url: &str) {
     )
     .await;
     assert_eq!(note["mentions"][0]["id"], bob, "{note}");
-    assert_eq!(sent.lock().unwrap().len(), 1, "a note is never sent");
+    assert_eq!(sent.lock().unwrap().len(), 2, "a note is never sent");
 
     // The customer's timeline carries the conversation's events.
     let customer = detail["conversation"]["customer"]["id"].as_i64().unwrap();
