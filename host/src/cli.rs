@@ -271,6 +271,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     deadline: std::time::Duration::from_millis(deadline_ms),
                     ..Limits::default()
                 },
+                ..ConnectorSettings::default()
             };
             test(&file, &request, url.as_deref(), settings).await
         }

@@ -274,6 +274,9 @@ pub struct Connector {
     pub deadline: Duration,
     /// Its config table, environment references resolved.
     pub config: BTreeMap<String, Secret>,
+    /// Namespaces of other connectors' ids it may report besides its own (a till reading the
+    /// web shop's visitor id from a cart's QR code: `["web:visitor"]`). It never sends to them.
+    pub extra_namespaces: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -429,6 +432,8 @@ struct RawConnector {
     deadline: Option<Spanned<String>>,
     #[serde(default)]
     config: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    extra_namespaces: Vec<Spanned<String>>,
 }
 
 fn yes() -> bool {
@@ -665,6 +670,24 @@ impl Checker<'_> {
                 c.deadline.as_ref().and_then(|v| self.duration(v)).unwrap_or(DEFAULT_DEADLINE);
             let config =
                 c.config.iter().map(|(k, v)| (k.clone(), Secret(self.expand(v, env)))).collect();
+            let mut extra_namespaces = Vec::new();
+            for entry in &c.extra_namespaces {
+                let value = entry.get_ref().trim();
+                let valid = value.contains(':')
+                    && !value.starts_with(':')
+                    && !value.ends_with(':')
+                    && value.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_:".contains(&b)
+                    });
+                if valid {
+                    extra_namespaces.push(value.to_string());
+                } else {
+                    self.at(
+                        entry.span(),
+                        format!("extra namespace `{value}` is not a lower-case namespace such as `web:visitor`"),
+                    );
+                }
+            }
             connectors.push(Connector {
                 id,
                 plugin: plugin_path,
@@ -674,6 +697,7 @@ impl Checker<'_> {
                 memory_limit,
                 deadline,
                 config,
+                extra_namespaces,
             });
         }
         let runtime = Runtime {

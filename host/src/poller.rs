@@ -97,15 +97,30 @@ async fn poll_connector(
                     outcome.events.iter().map(crate::model::Event::kind).collect();
                 let addressed =
                     outcome.events.iter().any(crate::model::Event::has_delivery_address);
-                match state.store.ingest_call(id, outcome.events, kv, outcome.next_cursor).await {
-                    Ok(_) => {
-                        state.metrics.stored(id, &kinds);
-                        if addressed {
-                            state.geocoder.address_stored();
+                let foreign = crate::router::foreign_namespace(
+                    connector.manifest(),
+                    &connector.settings().extra_namespaces,
+                    &outcome.events,
+                );
+                match foreign {
+                    Some(namespace) => Err(crate::router::foreign_namespace_error(
+                        connector.manifest(),
+                        &namespace,
+                    )),
+                    None => match state
+                        .store
+                        .ingest_call(id, outcome.events, kv, outcome.next_cursor)
+                        .await
+                    {
+                        Ok(_) => {
+                            state.metrics.stored(id, &kinds);
+                            if addressed {
+                                state.geocoder.address_stored();
+                            }
+                            Ok(kinds.len())
                         }
-                        Ok(kinds.len())
-                    }
-                    Err(error) => Err(format!("the store failed: {error}")),
+                        Err(error) => Err(format!("the store failed: {error}")),
+                    },
                 }
             }
             Err(error) => {

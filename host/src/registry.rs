@@ -203,6 +203,7 @@ impl Registry {
                 deadline: entry.deadline,
                 ..Limits::default()
             },
+            extra_namespaces: entry.extra_namespaces.clone(),
         };
         let path = self.plugin_path(entry);
         self.runtime
@@ -328,6 +329,7 @@ fn same_entry(a: &config::Connector, b: &config::Connector) -> bool {
         && a.deadline == b.deadline
         && a.config == b.config
         && a.poll_interval == b.poll_interval
+        && a.extra_namespaces == b.extra_namespaces
 }
 
 /// A plugin path as configured, or a bundled name (`telegram` → `{plugins_dir}/telegram.wasm`,

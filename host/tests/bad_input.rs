@@ -766,6 +766,7 @@ signing_secret = "{WEB_SECRET}"
 [[connector]]
 id = "till"
 plugin = "./till.wasm"
+extra_namespaces = ["web:visitor"]
 [connector.config]
 signing_secret = "{TILL_SECRET}"
 "#

@@ -101,6 +101,7 @@ geocoder_url = "{geocoder}"
 [[connector]]
 id = "till"
 plugin = "./till.wasm"
+extra_namespaces = ["web:visitor"]
 [connector.config]
 signing_secret = "fixture-till-signing-secret"
 tolerance_secs = "2000000000"

@@ -674,3 +674,61 @@ async fn a_nul_byte_is_a_dead_letter_naming_the_field_postgres() {
     let Some(db) = common::postgres().await else { return };
     a_nul_byte_is_a_dead_letter_naming_the_field(&db.url).await;
 }
+
+/// Issue 14 #7: a connector speaks only for the namespaces its manifest declares. One
+/// configured as `impostor` that reports Shopify customer ids (the bench guest parses Shopify
+/// orders but declares no namespace) is refused with the namespace named, and stores nothing;
+/// the real Shopify connector's ids are its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connector_cannot_speak_in_another_connectors_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::sqlite();
+    let config = common::config_head(&db.url)
+        + r#"
+[[connector]]
+id = "impostor"
+plugin = "./impostor.wasm"
+
+[[connector]]
+id = "shopify"
+plugin = "./shopify.wasm"
+[connector.config]
+client_secret = "fixture-shopify-client-secret"
+"#;
+    let plugins = [("impostor.wasm", artifacts::BENCH_JSON), ("shopify.wasm", artifacts::SHOPIFY)];
+    let (server, url) = common::start_server(dir.path(), &plugins, &config).await;
+    let recorded = switchboard::recorded::Recorded::parse(
+        &std::fs::read(common::fixture_path("shopify", "orders-create.http")).unwrap(),
+    )
+    .unwrap();
+    let answer = client::send(
+        &url,
+        "POST",
+        "/hooks/impostor",
+        &[("Content-Type", "application/json")],
+        &recorded.body,
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status, 500, "{}", String::from_utf8_lossy(&answer.body));
+    let admin = |path: &str| {
+        let url = url.clone();
+        let path = path.to_string();
+        async move {
+            client::request(&url, "GET", &path, Some(common::ADMIN), None).await.unwrap().json()
+        }
+    };
+    let letters = admin("/admin/dead-letters").await;
+    let error = letters["dead_letters"][0]["error"].as_str().unwrap().to_string();
+    assert!(error.contains("namespace `shopify:customer`"), "{error}");
+    assert_eq!(
+        admin("/api/stats").await["customers"],
+        0,
+        "nothing of the impostor's call was stored"
+    );
+    // The owner's own webhook is taken.
+    common::replay(&url, "shopify", "orders-create.http").await;
+    let found = admin("/api/customers?external=shopify:customer:115310627314723954").await;
+    assert_eq!(found["customers"].as_array().unwrap().len(), 1, "{found}");
+    server.shutdown().await;
+}

@@ -137,6 +137,15 @@ pub async fn process_webhook(
     state.metrics.call(connector, "webhook", "ok", seconds);
     let committing = Instant::now();
     let model::WebhookOutcome { response, events } = outcome;
+    if let Some(namespace) = crate::router::foreign_namespace(
+        loaded.manifest(),
+        &loaded.settings().extra_namespaces,
+        &events,
+    ) {
+        let message = crate::router::foreign_namespace_error(loaded.manifest(), &namespace);
+        keep(&message).await;
+        return Err(ApiError::Internal(message));
+    }
     let kinds: Vec<&'static str> = events.iter().map(model::Event::kind).collect();
     let addressed = events.iter().any(model::Event::has_delivery_address);
     // The events and what the connector wrote to its state commit together: a webhook that

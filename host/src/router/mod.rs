@@ -118,6 +118,41 @@ fn hash<T: Serialize>(value: &T) -> String {
     hex::encode(Sha256::digest(serde_json::to_vec(value).unwrap_or_default()))
 }
 
+/// The first external id among `events` in a namespace `manifest` does not declare (and the
+/// operator did not allow with `extra_namespaces`), if any.
+/// A connector speaks only for the ids it issues: one configured as `impostor` that reports
+/// `telegram:user:4242` would otherwise join the Telegram customer (and be chosen to answer
+/// them).
+pub fn foreign_namespace(
+    manifest: &crate::model::Manifest,
+    extra: &[String],
+    events: &[Event],
+) -> Option<String> {
+    events.iter().filter_map(contact_of).flat_map(|contact| &contact.identifiers).find_map(
+        |point| match &point.identifier {
+            crate::model::Identifier::External { namespace, .. } => {
+                let namespace = namespace.trim().to_ascii_lowercase();
+                let allowed = manifest.owns_namespace(&namespace) || extra.contains(&namespace);
+                (!allowed).then_some(namespace)
+            }
+            _ => None,
+        },
+    )
+}
+
+/// Why [`foreign_namespace`] refused a call's events.
+pub fn foreign_namespace_error(manifest: &crate::model::Manifest, namespace: &str) -> String {
+    format!(
+        "the connector reported an id in namespace `{namespace}`, which its manifest does not declare \
+         (it declares: {}; `extra_namespaces` in its [[connector]] can allow more); nothing of the call was stored",
+        if manifest.namespaces.is_empty() {
+            "none".to_string()
+        } else {
+            manifest.namespaces.join(", ")
+        }
+    )
+}
+
 fn contact_of(event: &Event) -> Option<&Contact> {
     match event {
         Event::Contact(e) => Some(&e.contact),

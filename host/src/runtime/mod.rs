@@ -122,6 +122,8 @@ pub struct ConnectorSettings {
     pub allowed_hosts: Vec<AllowedHost>,
     /// Memory cap and deadline.
     pub limits: Limits,
+    /// Namespaces of other connectors' ids it may report besides those its manifest declares.
+    pub extra_namespaces: Vec<String>,
 }
 
 impl std::fmt::Debug for ConnectorSettings {
@@ -135,6 +137,7 @@ impl std::fmt::Debug for ConnectorSettings {
                 &self.allowed_hosts.iter().map(ToString::to_string).collect::<Vec<_>>(),
             )
             .field("limits", &self.limits)
+            .field("extra_namespaces", &self.extra_namespaces)
             .finish()
     }
 }
