@@ -175,7 +175,7 @@ fn users_are_managed_from_the_cli() {
             .arg("users")
             .args(args)
             .args(["--config", config.to_str().unwrap()])
-            .env("SWITCHBOARD_LOG", "warn")
+            .env("SWITCHBOARD_LOG", "info")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -189,6 +189,13 @@ fn users_are_managed_from_the_cli() {
     };
     let empty = users(&["list"], None);
     assert!(empty.status.success(), "{}", stderr(&empty));
+    // Logs redirected to a file or a pipe carry no colour codes.
+    assert!(stderr(&empty).contains("store migrated"), "{}", stderr(&empty));
+    assert!(
+        !stderr(&empty).contains('\u{1b}'),
+        "ANSI escapes in redirected logs: {:?}",
+        stderr(&empty)
+    );
     assert!(stdout(&empty).contains("no users yet"), "{}", stdout(&empty));
 
     let added = users(
