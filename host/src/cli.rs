@@ -178,6 +178,13 @@ fn parse_key_value(value: &str) -> Result<(String, String), String> {
     }
 }
 
+impl Args {
+    /// Whether this runs the server (rather than a tool whose output may be piped).
+    pub fn serves(&self) -> bool {
+        matches!(self.command, Command::Serve { .. })
+    }
+}
+
 /// Whether the config file of `serve` asks for JSON logs (`[server] log_format = "json"`); an
 /// unreadable file is reported later by `serve` itself.
 pub fn config_wants_json(args: &Args) -> bool {

@@ -279,3 +279,25 @@ fn users_are_managed_from_the_cli() {
         store.close().await;
     });
 }
+
+/// `switchboard plugin test … | head` ends quietly when the reader goes away, instead of
+/// panicking on the broken pipe.
+#[test]
+fn plugin_test_into_a_closed_pipe_ends_without_a_panic() {
+    let cache = tempfile::tempdir().unwrap();
+    let request = repo("examples/hello/request.http");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["plugin", "test", artifacts::HELLO, "--request", request.to_str().unwrap()])
+        .env("SWITCHBOARD_CACHE_DIR", cache.path())
+        .env("SWITCHBOARD_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the connector has even been loaded.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(output.status.code(), Some(101), "a panic's exit code: {stderr}");
+}
