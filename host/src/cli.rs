@@ -229,7 +229,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             switchboard::server::open_store(&config)
                 .await
                 .context("failed to migrate the store")?;
-            println!("store at {} is up to date", redact_url(&config.store_url));
+            println!("store at {} is up to date", redact_url(config.store_url.expose()));
             Ok(ExitCode::SUCCESS)
         }
         Command::Users { config, command } => users::run(config, command).await,

@@ -94,8 +94,9 @@ pub struct Config {
     pub path: PathBuf,
     /// `[server]`.
     pub server: Server,
-    /// `[store]` url.
-    pub store_url: String,
+    /// `[store]` url; it may hold the database password, so `Debug` does not show it (show it
+    /// with [`crate::store::redact_url`]).
+    pub store_url: Secret,
     /// `[identity]`.
     pub identity: Identity,
     /// `[runtime]`.
@@ -610,6 +611,7 @@ impl Checker<'_> {
             }
             None => "sqlite://switchboard.db".into(),
         };
+        let store_url = Secret(store_url);
         if let Some(region) = &raw.identity.default_region
             && crate::identity::Normalizer::new(Some(region.get_ref()), &[]).is_err()
         {

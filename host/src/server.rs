@@ -92,7 +92,7 @@ pub fn plugins_dir(config: &Config) -> Option<PathBuf> {
 /// Opens the store a config names.
 pub async fn open_store(config: &Config) -> Result<Store, crate::store::StoreError> {
     Store::open(&StoreConfig {
-        url: config.store_url.clone(),
+        url: config.store_url.expose().to_string(),
         default_region: config.identity.default_region.clone(),
         blocked: config.identity.blocked.clone(),
         limits: config.identity.limits,
