@@ -802,3 +802,88 @@ async fn personal_tokens_carry_the_users_role() {
     assert_eq!(call(&base, &bearer, "GET", "/api/conversations", None).await.status, 401);
     server.shutdown().await;
 }
+
+/// Reads `GET /api/stream` on `base` until an event whose data contains `wanted` arrives; its
+/// data line.
+async fn stream_until(
+    base: &str,
+    token: &str,
+    wanted: &str,
+    ready: tokio::sync::oneshot::Sender<()>,
+) -> String {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let authority = base.trim_start_matches("http://").to_string();
+    let mut socket = tokio::net::TcpStream::connect(&authority).await.unwrap();
+    let head = format!(
+        "GET /api/stream HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut lines = BufReader::new(socket).lines();
+    let status = lines.next_line().await.unwrap().unwrap();
+    assert!(status.contains(" 200 "), "{status}");
+    let _ = ready.send(());
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line.contains("data:") && line.contains(wanted) {
+            return line;
+        }
+    }
+    panic!("the stream ended before `{wanted}`");
+}
+
+/// A change committed on one host reaches a stream subscriber on another.
+async fn stream_delivers(subscribe_on: &str, write_on: &str) {
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let reader =
+        tokio::spawn(stream_until_owned(subscribe_on.to_string(), "stream-probe-7", ready_tx));
+    ready_rx.await.unwrap();
+    let answer = common::whatsapp_text(
+        write_on,
+        "33655555555",
+        "Streamed",
+        "wamid.stream1",
+        "stream-probe-7",
+        now_ms(),
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    let line = tokio::time::timeout(Duration::from_secs(15), reader)
+        .await
+        .expect("the event reached the stream within 15 s")
+        .unwrap();
+    assert!(
+        line.contains("\"kind\":\"message\"") || line.contains("\"kind\": \"message\""),
+        "{line}"
+    );
+}
+
+async fn stream_until_owned(
+    base: String,
+    wanted: &'static str,
+    ready: tokio::sync::oneshot::Sender<()>,
+) -> String {
+    stream_until(&base, ADMIN, wanted, ready).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_pushes_conversation_changes_sqlite() {
+    let db = common::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let (graph, _) = graph_api().await;
+    let (server, base) =
+        common::start_server(dir.path(), &PLUGINS, &desk_config(&db.url, &graph, "")).await;
+    stream_delivers(&base, &base).await;
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_of_one_host_carries_changes_made_on_another_postgres() {
+    let Some(db) = common::postgres().await else { return };
+    let (graph, _) = graph_api().await;
+    let config = desk_config(&db.url, &graph, "");
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (first, first_base) = common::start_server(one.path(), &PLUGINS, &config).await;
+    let (second, second_base) = common::start_server(two.path(), &PLUGINS, &config).await;
+    stream_delivers(&second_base, &first_base).await;
+    first.shutdown().await;
+    second.shutdown().await;
+}
