@@ -887,3 +887,59 @@ async fn the_stream_of_one_host_carries_changes_made_on_another_postgres() {
     first.shutdown().await;
     second.shutdown().await;
 }
+
+/// The SLA timer: a snooze ends at its time, and a first-response and a resolution target
+/// passed unanswered are marked breached once each, with an event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timers_wake_snoozed_conversations_and_mark_breaches() {
+    use switchboard::router::timers::tick;
+    let db = common::sqlite();
+    let dir = tempfile::tempdir().unwrap();
+    let (graph, _) = graph_api().await;
+    let (server, base) =
+        common::start_server(dir.path(), &PLUGINS, &desk_config(&db.url, &graph, "")).await;
+    let now = now_ms();
+    assert_eq!(
+        common::whatsapp_text(&base, "33677777777", "Late", "wamid.late1", "anyone?", now)
+            .await
+            .status,
+        200
+    );
+    let list = ok(&base, &ADMIN_CALLER, "GET", "/api/conversations?view=all", None).await;
+    let id = list["conversations"][0]["id"].as_i64().unwrap();
+    let path = format!("/api/conversations/{id}");
+    let hour = 3_600_000;
+    ok(
+        &base,
+        &ADMIN_CALLER,
+        "PATCH",
+        &path,
+        Some(json!({"status": "snoozed", "snoozed_until": now + hour})),
+    )
+    .await;
+    let store = &server.state.store;
+
+    let fired = tick(store, now + 2 * hour, 500).await.unwrap();
+    assert_eq!(fired.woke, 1, "{fired:?}");
+    assert_eq!(conversation(&base, &ADMIN_CALLER, id).await["conversation"]["status"], "open");
+
+    let day = 24 * hour;
+    let fired = tick(store, now + 31 * day, 500).await.unwrap();
+    assert_eq!((fired.first_response_breached, fired.resolution_breached), (1, 0), "{fired:?}");
+    let fired = tick(store, now + 61 * day, 500).await.unwrap();
+    assert_eq!((fired.first_response_breached, fired.resolution_breached), (0, 1), "{fired:?}");
+    assert!(!tick(store, now + 62 * day, 500).await.unwrap().any(), "each breach is marked once");
+
+    let detail = conversation(&base, &ADMIN_CALLER, id).await;
+    assert_eq!(detail["conversation"]["sla"]["first_response_breached"], true, "{detail}");
+    assert_eq!(detail["conversation"]["sla"]["resolution_breached"], true, "{detail}");
+    let targets: Vec<&str> = detail["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "sla_breached")
+        .map(|e| e["data"]["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(targets, ["first_response", "resolution"], "{detail}");
+    server.shutdown().await;
+}
