@@ -407,12 +407,16 @@ impl Desk {
             .store
             .read(read_job!(|conn| async move {
                 let latest = match conversation {
-                    Some(id) => sql::latest_inbound_connector(conn, id).await?,
+                    Some(id) => {
+                        sql::latest_inbound_connector(conn, sql::Within::Conversation(id)).await?
+                    }
                     None => None,
                 };
                 let latest = match latest {
                     Some(latest) => Some(latest),
-                    None => sql::customer_latest_inbound_connector(conn, customer).await?,
+                    None => {
+                        sql::latest_inbound_connector(conn, sql::Within::Customer(customer)).await?
+                    }
                 };
                 let (preferred, _) = sql::preferred(conn, customer).await?;
                 Ok((latest, preferred))

@@ -65,45 +65,43 @@ async fn fire(tx: &mut Tx<'_>, now: i64, limit: i64) -> Result<Fired, StoreError
         sql::event(tx, &row, "status", None, data).await?;
         fired.woke += 1;
     }
-    let first = due(
-        tx,
-        "first_response_at IS NULL AND first_response_breached = 0 AND first_response_due <= $1 \
-         AND status IN ('open', 'snoozed')",
-        now,
-        limit,
-    )
-    .await?;
-    for mut row in first {
-        // A pending conversation's clock is stopped: its due time moves when it resumes.
-        if row.paused_since.is_some() {
-            continue;
+    // Each target's breach: which rows are late, then marking one.
+    type Mark = fn(&mut Row) -> Option<i64>;
+    type Count = fn(&mut Fired) -> &mut usize;
+    let targets: [(&str, &str, Mark, Count); 2] = [
+        (
+            "first_response",
+            "first_response_at IS NULL AND first_response_breached = 0 AND first_response_due <= $1",
+            |row| {
+                row.first_response_breached = true;
+                row.first_response_due
+            },
+            |fired| &mut fired.first_response_breached,
+        ),
+        (
+            "resolution",
+            "resolved_at IS NULL AND resolution_breached = 0 AND resolution_due <= $1",
+            |row| {
+                row.resolution_breached = true;
+                row.resolution_due
+            },
+            |fired| &mut fired.resolution_breached,
+        ),
+    ];
+    for (target, late, mark, count) in targets {
+        let condition = format!("{late} AND status IN ('open', 'snoozed')");
+        for mut row in due(tx, &condition, now, limit).await? {
+            // A pending conversation's clock is stopped: its due time moves when it resumes.
+            if row.paused_since.is_some() {
+                continue;
+            }
+            let due_at = mark(&mut row);
+            row.updated_at = now;
+            sql::save(tx, &row).await?;
+            let data = json!({"target": target, "due": due_at, "policy": row.sla_policy});
+            sql::event(tx, &row, "sla_breached", None, data).await?;
+            *count(&mut fired) += 1;
         }
-        row.first_response_breached = true;
-        row.updated_at = now;
-        sql::save(tx, &row).await?;
-        let data = json!({"target": "first_response", "due": row.first_response_due, "policy": row.sla_policy});
-        sql::event(tx, &row, "sla_breached", None, data).await?;
-        fired.first_response_breached += 1;
-    }
-    let resolution = due(
-        tx,
-        "resolved_at IS NULL AND resolution_breached = 0 AND resolution_due <= $1 \
-         AND status IN ('open', 'snoozed')",
-        now,
-        limit,
-    )
-    .await?;
-    for mut row in resolution {
-        if row.paused_since.is_some() {
-            continue;
-        }
-        row.resolution_breached = true;
-        row.updated_at = now;
-        sql::save(tx, &row).await?;
-        let data =
-            json!({"target": "resolution", "due": row.resolution_due, "policy": row.sla_policy});
-        sql::event(tx, &row, "sla_breached", None, data).await?;
-        fired.resolution_breached += 1;
     }
     Ok(fired)
 }

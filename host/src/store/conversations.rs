@@ -742,31 +742,31 @@ pub(crate) async fn sendable(
         .collect())
 }
 
-/// The connector of the customer's latest inbound message in a conversation.
-pub(crate) async fn latest_inbound_connector(
-    conn: &mut Conn<'_>,
-    conversation: i64,
-) -> Result<Option<String>, StoreError> {
-    let row: Option<(String,)> = conn
-        .optional(
-            "SELECT connector_id FROM interactions WHERE conversation_id = $1 AND direction = 'inbound' AND kind = 'message' \
-             ORDER BY occurred_at DESC, id DESC LIMIT 1",
-            params![conversation],
-        )
-        .await?;
-    Ok(row.map(|(c,)| c))
+/// Where a customer's latest written message is looked for.
+pub(crate) enum Within {
+    /// In one conversation.
+    Conversation(i64),
+    /// Anywhere on the customer's timeline.
+    Customer(i64),
 }
 
-/// The connector of the customer's latest inbound message anywhere.
-pub(crate) async fn customer_latest_inbound_connector(
+/// The connector of the latest inbound message (not a call: it cannot be answered in writing)
+/// within a conversation or of a customer.
+pub(crate) async fn latest_inbound_connector(
     conn: &mut Conn<'_>,
-    customer: i64,
+    within: Within,
 ) -> Result<Option<String>, StoreError> {
+    let (column, id) = match within {
+        Within::Conversation(id) => ("conversation_id", id),
+        Within::Customer(id) => ("customer_id", id),
+    };
     let row: Option<(String,)> = conn
         .optional(
-            "SELECT connector_id FROM interactions WHERE customer_id = $1 AND direction = 'inbound' AND kind = 'message' \
-             ORDER BY occurred_at DESC, id DESC LIMIT 1",
-            params![customer],
+            &format!(
+                "SELECT connector_id FROM interactions WHERE {column} = $1 AND direction = 'inbound' \
+                 AND kind = 'message' ORDER BY occurred_at DESC, id DESC LIMIT 1"
+            ),
+            params![id],
         )
         .await?;
     Ok(row.map(|(c,)| c))
