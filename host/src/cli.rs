@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use serde_json::json;
+use switchboard::identity::Normalizer;
 use switchboard::recorded::Recorded;
 
 mod users;
@@ -168,6 +169,10 @@ enum PluginCommand {
         /// Deadline of the call in milliseconds.
         #[arg(long, default_value_t = 5000)]
         deadline_ms: u64,
+        /// The store's default phone region (`[identity] default_region`), to read numbers
+        /// written without a country code as the store would.
+        #[arg(long)]
+        region: Option<String>,
     },
 }
 
@@ -274,7 +279,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             url,
             id,
             deadline_ms,
+            region,
         }) => {
+            let normalizer = Normalizer::new(region.as_deref(), &[])?;
             let settings = ConnectorSettings {
                 id,
                 config: config.into_iter().collect::<BTreeMap<_, _>>(),
@@ -285,7 +292,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 },
                 ..ConnectorSettings::default()
             };
-            test(&file, &request, url.as_deref(), settings).await
+            test(&file, &request, url.as_deref(), settings, &normalizer).await
         }
     }
 }
@@ -428,11 +435,40 @@ async fn inspect(file: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What the store would do with each identifier of the events (on standard error, so the
+/// JSON on standard output stays the connector's outcome): the ones that link, and the ones
+/// kept but never used to match, with why.
+fn identifier_report(normalizer: &Normalizer, events: &[switchboard::model::Event]) -> String {
+    use std::fmt::Write;
+    let mut report = String::new();
+    for (n, event) in events.iter().enumerate() {
+        let Some(contact) = event.contact() else { continue };
+        let _ = writeln!(report, "event {} ({}): identifiers", n + 1, event.provider_id());
+        for point in &contact.identifiers {
+            let c = normalizer.classify(&point.identifier);
+            let what = match c.status {
+                "usable" => "links records".to_string(),
+                "shared" => format!(
+                    "shared, {}: recorded and may be used to reach them, never links customers",
+                    c.reason.unwrap_or_default()
+                ),
+                status => format!(
+                    "{status}, {}: kept on the profile, never used to match",
+                    c.reason.unwrap_or_default()
+                ),
+            };
+            let _ = writeln!(report, "  {} {:?} → {} ({what})", c.kind.as_str(), c.raw, c.value);
+        }
+    }
+    report
+}
+
 async fn test(
     file: &Path,
     request_file: &Path,
     url: Option<&str>,
     settings: ConnectorSettings,
+    normalizer: &Normalizer,
 ) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(request_file)
         .with_context(|| format!("failed to read {}", request_file.display()))?;
@@ -443,6 +479,7 @@ async fn test(
     match connector.handle_webhook(request).await {
         Ok(outcome) => {
             println!("{}", serde_json::to_string_pretty(&outcome)?);
+            eprint!("{}", identifier_report(normalizer, &outcome.events));
             Ok(ExitCode::SUCCESS)
         }
         Err(CallError::Connector { error, .. }) => {

@@ -211,6 +211,10 @@ pub struct Identity {
     pub default_region: Option<String>,
     /// Values that never identify anyone.
     pub blocked: Vec<String>,
+    /// Shared (role) addresses replacing the built-in list, when given.
+    pub role_addresses: Option<Vec<String>>,
+    /// Shared (role) addresses added to the list.
+    pub more_role_addresses: Vec<String>,
     /// Per-kind sharing limits.
     pub limits: IdentifierLimits,
 }
@@ -393,6 +397,9 @@ struct RawIdentity {
     default_region: Option<Spanned<String>>,
     #[serde(default)]
     blocked: Vec<String>,
+    role_addresses: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    more_role_addresses: Vec<Spanned<String>>,
     #[serde(default)]
     limits: IdentifierLimits,
 }
@@ -623,6 +630,24 @@ impl Checker<'_> {
                 ),
             );
         }
+        let roles = raw.identity.role_addresses.iter().flatten();
+        for role in roles.chain(&raw.identity.more_role_addresses) {
+            let value = role.get_ref().trim();
+            let address = value.strip_suffix("@*").unwrap_or(value);
+            let fine = !address.is_empty()
+                && address.len() <= 254
+                && !address.contains(char::is_whitespace)
+                && (!address.contains('@') || crate::identity::email(address).is_some());
+            if !fine {
+                self.at(
+                    role.span(),
+                    format!(
+                        "role address `{value}` is neither a local part such as `info` (any \
+                         domain) nor an address such as `team@acme.fr`"
+                    ),
+                );
+            }
+        }
         let mut api_tokens = Vec::new();
         for token in raw.api_tokens {
             let value = self.expand(&token.token, env);
@@ -747,6 +772,16 @@ impl Checker<'_> {
             identity: Identity {
                 default_region: raw.identity.default_region.map(Spanned::into_inner),
                 blocked: raw.identity.blocked,
+                role_addresses: raw
+                    .identity
+                    .role_addresses
+                    .map(|list| list.into_iter().map(Spanned::into_inner).collect()),
+                more_role_addresses: raw
+                    .identity
+                    .more_role_addresses
+                    .into_iter()
+                    .map(Spanned::into_inner)
+                    .collect(),
                 limits: raw.identity.limits,
             },
             runtime,

@@ -509,6 +509,18 @@ impl Event {
         matches!(self, Event::Order(order) if order.delivery_address.is_some())
     }
 
+    /// The contact it names (a shipment may name none).
+    pub fn contact(&self) -> Option<&Contact> {
+        match self {
+            Event::Contact(e) => Some(&e.contact),
+            Event::Interaction(e) => Some(&e.contact),
+            Event::Order(e) => Some(&e.contact),
+            Event::Consent(e) => Some(&e.contact),
+            Event::Payment(e) => Some(&e.contact),
+            Event::Shipment(e) => e.contact.as_ref(),
+        }
+    }
+
     /// The provider's id of the event: with the connector id, what makes a redelivery
     /// recognisable.
     pub fn provider_id(&self) -> &str {

@@ -95,6 +95,8 @@ pub async fn open_store(config: &Config) -> Result<Store, crate::store::StoreErr
         url: config.store_url.expose().to_string(),
         default_region: config.identity.default_region.clone(),
         blocked: config.identity.blocked.clone(),
+        role_addresses: config.identity.role_addresses.clone(),
+        more_role_addresses: config.identity.more_role_addresses.clone(),
         limits: config.identity.limits,
         writers: config.store.writers,
         max_batch: config.store.max_batch,

@@ -498,6 +498,13 @@ client_secret = "fixture-shopify-client-secret"
         None,
     )
     .await;
+    c.check("GET", "/api/duplicates", "/api/duplicates", None, None).await;
+    c.check("GET", "/api/duplicates", "/api/duplicates?status=maybe", None, None).await;
+    for verdict in ["merge", "dismiss"] {
+        let template = format!("/api/duplicates/{{id}}/{verdict}");
+        let path = format!("/api/duplicates/999999/{verdict}");
+        c.check("POST", &template, &path, None, None).await;
+    }
     for group in ["channel", "team", "agent"] {
         c.check("GET", "/api/reports", &format!("/api/reports?group={group}"), None, None).await;
     }

@@ -883,3 +883,169 @@ on_both_backends!(
     name_search_takes_sql_metacharacters_literally_,
     name_search_takes_sql_metacharacters_literally
 );
+
+fn named(mut who: Contact, given: &str, family: &str) -> Contact {
+    who.given_name = Some(given.into());
+    who.family_name = Some(family.into());
+    who
+}
+
+async fn role_mailboxes_never_glue_colleagues(store: Store, _: &TestDb) {
+    // Two colleagues write from their company's info@, each with their own mobile.
+    let ann = customer_of(
+        &store,
+        "email",
+        message("m1", contact(&[email("info@acme.fr"), phone("06 12 34 56 78")]), 1_000),
+    )
+    .await;
+    let bob = customer_of(
+        &store,
+        "email",
+        message("m2", contact(&[email("INFO@acme.fr"), phone("07 81 22 33 44")]), 2_000),
+    )
+    .await;
+    assert_ne!(ann, bob, "a role address is shared, not a reason to merge");
+    // It is recorded on both, shared, and says why.
+    for customer in [ann, bob] {
+        let profile = store.profile(customer).await.unwrap();
+        let info = profile.contact_points.iter().find(|p| p.value == "info@acme.fr").unwrap();
+        assert_eq!(info.status, "shared", "{profile:?}");
+        assert!(info.reason.as_deref().unwrap().contains("role address"), "{info:?}");
+        let explained = store.explain(customer).await.unwrap();
+        let info = explained.identifiers.iter().find(|i| i.value == "info@acme.fr").unwrap();
+        assert_eq!(info.status, "shared");
+    }
+    // Mail from the mailbox alone is the mailbox itself, one customer, neither colleague.
+    let first =
+        customer_of(&store, "email", message("m3", contact(&[email("info@acme.fr")]), 3_000)).await;
+    let again =
+        customer_of(&store, "email", message("m4", contact(&[email("info@acme.fr")]), 4_000)).await;
+    assert_eq!(first, again);
+    assert!(first != ann && first != bob);
+    assert_eq!(live_count(&store).await, 3);
+    // The person's own address still links as before.
+    let ann_again = customer_of(
+        &store,
+        "twilio",
+        message("m5", contact(&[phone("+33 6 12 34 56 78"), email("ann@acme.fr")]), 5_000),
+    )
+    .await;
+    assert_eq!(ann_again, ann);
+}
+on_both_backends!(role_mailboxes_never_glue_colleagues_, role_mailboxes_never_glue_colleagues);
+
+#[tokio::test]
+async fn an_operator_can_empty_or_extend_the_role_list() {
+    let db = common::sqlite();
+    let store = Store::open(&switchboard::store::StoreConfig {
+        role_addresses: Some(vec![]),
+        more_role_addresses: vec!["team@acme.fr".into()],
+        ..common::config(&db.url)
+    })
+    .await
+    .unwrap();
+    let a = customer_of(&store, "email", message("m1", contact(&[email("info@acme.fr")]), 1)).await;
+    let b = customer_of(
+        &store,
+        "email",
+        message("m2", contact(&[email("info@acme.fr"), phone("0612345678")]), 2),
+    )
+    .await;
+    assert_eq!(a, b, "with the list emptied, info@ is a person's address");
+    let c = customer_of(
+        &store,
+        "email",
+        message("m3", contact(&[email("team@acme.fr"), phone("0781223344")]), 3),
+    )
+    .await;
+    let d = customer_of(
+        &store,
+        "email",
+        message("m4", contact(&[email("team@acme.fr"), phone("0799887766")]), 4),
+    )
+    .await;
+    assert_ne!(c, d, "an address the operator named is shared");
+}
+
+async fn a_personal_mobile_and_the_name_join_two_addresses(store: Store, db: &TestDb) {
+    let home = named(contact(&[email("ann@home.example"), phone("06 12 34 56 78")]), "Ann", "Lee");
+    let ann = customer_of(&store, "shopify", message("o1", home, 1_000)).await;
+    let work = named(contact(&[email("a.lee@work.example"), phone("+33612345678")]), "Ann", "Lée");
+    let report = store.ingest("email", &[message("m1", work, 2_000)]).await.unwrap();
+    assert_eq!(report.events[0].0, Some(ann), "one person's work and private addresses");
+    assert_eq!(live_count(&store).await, 1);
+    // When the work identity existed on its own first, the mobile and the name merge them.
+    let work_first = named(contact(&[email("bo@work.example")]), "Bo", "Stone");
+    let bo_work = customer_of(&store, "email", message("m2", work_first, 3_000)).await;
+    let bo_home =
+        named(contact(&[email("bo@home.example"), phone("07 81 22 33 44")]), "Bo", "Stone");
+    let bo_home = customer_of(&store, "shopify", message("o2", bo_home, 4_000)).await;
+    assert_ne!(bo_work, bo_home);
+    let both = named(contact(&[email("bo@work.example"), phone("0781223344")]), "B.", "Stone");
+    let report = store.ingest("email", &[message("m3", both, 5_000)]).await.unwrap();
+    assert_eq!(report.merges.len(), 1, "{report:?}");
+    let entry = store.merge_entry(report.merges[0]).await.unwrap();
+    assert!(entry.reason.contains("a mobile no other customer has"), "{}", entry.reason);
+    // The rule's merge undoes exactly like any other.
+    let before_undo = snapshot(db).await;
+    store.undo_merge(entry.id).await.unwrap();
+    assert_ne!(snapshot(db).await, before_undo);
+    assert_eq!(live_count(&store).await, 3);
+}
+on_both_backends!(
+    a_personal_mobile_and_the_name_join_two_addresses_,
+    a_personal_mobile_and_the_name_join_two_addresses
+);
+
+async fn weak_evidence_is_listed_for_an_agent(store: Store, _: &TestDb) {
+    use switchboard::store::Verdict;
+    // A household landline with the same name on two addresses: not merged, listed.
+    let a = named(contact(&[email("marie@home.example"), phone("01 42 68 53 00")]), "Marie", "Roy");
+    let a = customer_of(&store, "shopify", message("o1", a, 1_000)).await;
+    let b = named(contact(&[email("m.roy@work.example"), phone("+33142685300")]), "Marie", "Roy");
+    let b = customer_of(&store, "email", message("m1", b, 2_000)).await;
+    assert_ne!(a, b);
+    // A mobile on two addresses, a first name only on one side: not enough, but listed.
+    let c = named(contact(&[email("ann@home.example"), phone("06 12 34 56 78")]), "Ann", "Lee");
+    let c = customer_of(&store, "shopify", message("o2", c, 3_000)).await;
+    let mut d = contact(&[email("annie@other.example"), phone("+33612345678")]);
+    d.display_name = Some("Ann".into());
+    let d = customer_of(&store, "web", message("w1", d, 4_000)).await;
+    assert_ne!(c, d);
+    // A household: another member's name on the landline, not listed.
+    let e = named(contact(&[phone("01 42 68 53 00")]), "Jean", "Roy");
+    let e = customer_of(&store, "twilio", message("t1", e, 4_500)).await;
+    assert!(e != a && e != b);
+    let (open, next) = store.possible_duplicates("open", None, 50).await.unwrap();
+    assert_eq!(next, None);
+    let pairs: Vec<(i64, i64)> = open.iter().map(|p| (p.customer_a, p.customer_b)).collect();
+    assert_eq!(pairs, [(a, b), (c, d)], "{open:?}");
+    assert!(open[0].evidence.contains("a fixed line"), "{}", open[0].evidence);
+    assert_eq!(open[0].name_a.as_deref(), Some("Marie Roy"));
+
+    // Dismissed: they stay apart, even when an event carries both identities.
+    let dismissed = store.decide_duplicate(open[0].id, Verdict::Dismiss, "user:1").await.unwrap();
+    assert_eq!(
+        (dismissed.status.as_str(), dismissed.decided_by.as_deref()),
+        ("dismissed", Some("user:1"))
+    );
+    let both = contact(&[email("marie@home.example"), email("m.roy@work.example")]);
+    let report = store.ingest("web", &[message("x1", both, 5_000)]).await.unwrap();
+    assert!(report.merges.is_empty(), "a dismissed pair is separated");
+    let again = store.decide_duplicate(open[0].id, Verdict::Merge, "user:1").await.unwrap_err();
+    assert!(again.to_string().contains("already dismissed"), "{again}");
+
+    // Merged: one customer, with a ledger entry an operator can undo.
+    let merged = store.decide_duplicate(open[1].id, Verdict::Merge, "user:2").await.unwrap();
+    assert_eq!(merged.status, "merged");
+    assert_eq!(store.live_customer(d).await.unwrap(), c);
+    let entry = &store.merges(None, 1).await.unwrap()[0];
+    assert!(entry.reason.contains("possible duplicate"), "{}", entry.reason);
+    assert!(store.possible_duplicates("open", None, 50).await.unwrap().0.is_empty());
+    assert_eq!(store.possible_duplicates("merged", None, 50).await.unwrap().0.len(), 1);
+    assert!(matches!(
+        store.decide_duplicate(999_999, Verdict::Merge, "user:1").await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+on_both_backends!(weak_evidence_is_listed_for_an_agent_, weak_evidence_is_listed_for_an_agent);

@@ -11,8 +11,9 @@ use super::{ApiError, AppState};
 use crate::auth::Principal;
 use crate::desk::{ReplyOutcome, SendRequest};
 use crate::store::{
-    CartView, CustomerPage, CustomerQuery, Explanation, MergeEntry, OrderQuery, OrderView, Profile,
-    RecordRef, Stats, TimelineFilter, TimelineKind, TimelinePage,
+    CartView, CustomerPage, CustomerQuery, Explanation, MergeEntry, OrderQuery, OrderView,
+    PossibleDuplicate, Profile, RecordRef, Stats, TimelineFilter, TimelineKind, TimelinePage,
+    Verdict,
 };
 
 type Caller = axum::Extension<Principal>;
@@ -266,6 +267,72 @@ pub async fn merges(
     let next_cursor =
         (merges.len() == limit as usize).then(|| merges.last().map(|m| m.id)).flatten();
     Ok(Json(MergeList { merges, next_cursor }))
+}
+
+/// `GET /api/duplicates` parameters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DuplicateParams {
+    /// `open` (the default), `merged` or `dismissed`.
+    status: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<i64>,
+    /// Page size (default 50, at most 200).
+    limit: Option<u32>,
+}
+
+/// A page of possible duplicates.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DuplicateList {
+    /// Pairs, oldest first. An open pair that became one customer meanwhile is left out.
+    pub duplicates: Vec<PossibleDuplicate>,
+    /// Pass as `cursor` for the next page; none at the end.
+    pub next_cursor: Option<i64>,
+}
+
+/// Pairs of customers resolution kept apart although they share strong evidence (a phone and
+/// an agreeing name, say), for an agent to merge or dismiss.
+#[utoipa::path(get, path = "/api/duplicates", params(DuplicateParams),
+    responses((status = 200, body = DuplicateList)))]
+pub async fn duplicates(
+    State(state): State<AppState>,
+    Query(p): Query<DuplicateParams>,
+) -> Result<Json<DuplicateList>, ApiError> {
+    let status = p.status.as_deref().unwrap_or("open");
+    if !matches!(status, "open" | "merged" | "dismissed") {
+        return Err(ApiError::BadRequest(format!(
+            "`status` is `{status}`; expected open, merged or dismissed"
+        )));
+    }
+    let (duplicates, next_cursor) =
+        state.store.possible_duplicates(status, p.cursor, p.limit.unwrap_or(50)).await?;
+    Ok(Json(DuplicateList { duplicates, next_cursor }))
+}
+
+/// They are one person: merges the newer customer into the older (undoable from the merge
+/// ledger like any merge).
+#[utoipa::path(post, path = "/api/duplicates/{id}/merge", params(("id" = i64, Path)),
+    responses((status = 200, body = PossibleDuplicate), (status = 404, body = super::error::ErrorBody),
+        (status = 409, body = super::error::ErrorBody)))]
+pub async fn merge_duplicate(
+    State(state): State<AppState>,
+    axum::Extension(principal): Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<PossibleDuplicate>, ApiError> {
+    Ok(Json(state.store.decide_duplicate(id, Verdict::Merge, &principal.key()).await?))
+}
+
+/// They are two people: keeps them apart for good (resolution never merges them, as after an
+/// undone merge).
+#[utoipa::path(post, path = "/api/duplicates/{id}/dismiss", params(("id" = i64, Path)),
+    responses((status = 200, body = PossibleDuplicate), (status = 404, body = super::error::ErrorBody),
+        (status = 409, body = super::error::ErrorBody)))]
+pub async fn dismiss_duplicate(
+    State(state): State<AppState>,
+    axum::Extension(principal): Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<PossibleDuplicate>, ApiError> {
+    Ok(Json(state.store.decide_duplicate(id, Verdict::Dismiss, &principal.key()).await?))
 }
 
 /// Sends a message to the customer through the connector named (`channel`), their preferred

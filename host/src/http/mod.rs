@@ -73,7 +73,8 @@ pub struct AppState {
         conversations::delete_canned_reply, conversations::render_canned_reply,
         stream::stream, reports::report,
         api::find_customers, api::get_customer, api::patch_customer, api::timeline, api::explain,
-        api::merge, api::undo_merge, api::merges, api::send_message, api::records,
+        api::merge, api::undo_merge, api::merges, api::duplicates, api::merge_duplicate,
+        api::dismiss_duplicate, api::send_message, api::records,
         api::cart, api::orders, api::stats,
         admin::list_connectors, admin::reload, admin::enable, admin::disable, admin::dead_letters, admin::delete_dead_letter, admin::replay,
     ),
@@ -187,6 +188,9 @@ pub fn app(state: AppState, body_limit: usize) -> Router {
         .route("/api/customers/{id}", get(api::get_customer).patch(api::patch_customer))
         .route("/api/customers/{id}/timeline", get(api::timeline))
         .route("/api/customers/{id}/explain", get(api::explain))
+        .route("/api/duplicates", get(api::duplicates))
+        .route("/api/duplicates/{id}/merge", post(api::merge_duplicate))
+        .route("/api/duplicates/{id}/dismiss", post(api::dismiss_duplicate))
         .route("/api/customers/{id}/messages", post(api::send_message))
         .route("/api/records", get(api::records))
         .route("/api/carts/{token}", get(api::cart))

@@ -71,13 +71,108 @@ pub struct Unmatchable {
     pub reason: String,
 }
 
-/// The identity settings of the store: default phone region and blocked values.
+/// An identifier as resolution treats it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Classified {
+    /// Its kind.
+    pub kind: Kind,
+    /// As received.
+    pub raw: String,
+    /// Normalized (for a value that does not normalize: trimmed and lower-cased).
+    pub value: String,
+    /// `usable`, `shared`, `blocked` or `invalid`.
+    pub status: &'static str,
+    /// Why it is not usable.
+    pub reason: Option<String>,
+}
+
+/// The identity settings of the store: default phone region, blocked values and shared (role)
+/// addresses.
 #[derive(Debug, Clone)]
 pub struct Normalizer {
     region: Option<Region>,
     blocked: HashSet<String>,
     blocked_domains_prefixes: Vec<String>,
+    /// Local parts of role addresses (`info`), at any domain.
+    role_locals: HashSet<String>,
+    /// Whole addresses an operator named as shared (`team@acme.fr`).
+    role_addresses: HashSet<String>,
 }
+
+/// What a phone number is, from its country's numbering plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Line {
+    /// A mobile number: usually one person's.
+    Mobile,
+    /// A fixed line: a household's or an office's.
+    FixedLine,
+    /// A number the plan cannot tell apart (the United States and Canada, for one).
+    FixedLineOrMobile,
+    /// Toll-free, premium, shared cost, a company number, VoIP, a pager…: a service, not a
+    /// person.
+    Service,
+    /// Not known to the plan.
+    Unknown,
+}
+
+impl Line {
+    /// How it is written in a reason.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Line::Mobile => "a mobile",
+            Line::FixedLine => "a fixed line",
+            Line::FixedLineOrMobile => "a fixed line or mobile",
+            Line::Service => "a service number",
+            Line::Unknown => "a number of unknown type",
+        }
+    }
+}
+
+/// Local parts that name a role, not a person: a company's colleagues write from them, so they
+/// never merge two customers. The operator can extend or replace the list
+/// (`[identity] role_addresses`, `more_role_addresses`).
+pub const DEFAULT_ROLE_ADDRESSES: &[&str] = &[
+    "accounts",
+    "accounting",
+    "admin",
+    "administration",
+    "bestellung",
+    "billing",
+    "bookings",
+    "buero",
+    "careers",
+    "commercial",
+    "compta",
+    "contact",
+    "contacts",
+    "customerservice",
+    "enquiries",
+    "feedback",
+    "hello",
+    "help",
+    "helpdesk",
+    "hr",
+    "info",
+    "infos",
+    "inquiries",
+    "jobs",
+    "kontakt",
+    "mail",
+    "marketing",
+    "office",
+    "orders",
+    "postmaster",
+    "press",
+    "reception",
+    "sales",
+    "service",
+    "shop",
+    "support",
+    "team",
+    "vertrieb",
+    "webmaster",
+];
 
 /// Why the identity settings were refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -117,12 +212,76 @@ impl Normalizer {
             ),
             None => None,
         };
-        let mut normalizer =
-            Normalizer { region, blocked: HashSet::new(), blocked_domains_prefixes: Vec::new() };
+        let mut normalizer = Normalizer {
+            region,
+            blocked: HashSet::new(),
+            blocked_domains_prefixes: Vec::new(),
+            role_locals: HashSet::new(),
+            role_addresses: HashSet::new(),
+        };
         for value in DEFAULT_BLOCKED.iter().copied().chain(blocked.iter().map(String::as_str)) {
             normalizer.block(value);
         }
+        normalizer.set_role_addresses(DEFAULT_ROLE_ADDRESSES.iter().copied());
         Ok(normalizer)
+    }
+
+    /// Replaces the role addresses: local parts (`info`, or `info@*`) shared at any domain, or
+    /// whole addresses (`team@acme.fr`). An empty list treats every address as a person's.
+    pub fn with_role_addresses<'a>(mut self, roles: impl IntoIterator<Item = &'a str>) -> Self {
+        self.role_locals.clear();
+        self.role_addresses.clear();
+        self.set_role_addresses(roles);
+        self
+    }
+
+    /// Adds role addresses to the ones it has.
+    pub fn with_more_role_addresses<'a>(
+        mut self,
+        roles: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        self.set_role_addresses(roles);
+        self
+    }
+
+    fn set_role_addresses<'a>(&mut self, roles: impl IntoIterator<Item = &'a str>) {
+        for role in roles {
+            let role = role.trim().to_lowercase();
+            let local = role.strip_suffix("@*").unwrap_or(&role);
+            if local.contains('@') {
+                if let Some(address) = email(local) {
+                    self.role_addresses.insert(address);
+                }
+            } else if !local.is_empty() {
+                self.role_locals.insert(local.to_string());
+            }
+        }
+    }
+
+    /// Why a normalized e-mail address is shared rather than a person's, if it is: a role
+    /// address (`info@…`, also `info+orders@…`) or one the operator named.
+    pub fn shared_reason(&self, address: &str) -> Option<String> {
+        if self.role_addresses.contains(address) {
+            return Some("a shared address (configured in role_addresses)".into());
+        }
+        let (local, _) = address.rsplit_once('@')?;
+        let local = local.split_once('+').map_or(local, |(base, _)| base);
+        self.role_locals
+            .contains(local)
+            .then(|| format!("a role address ({local}@…): shared by colleagues, not one person's"))
+    }
+
+    /// What kind of line a number in E.164 is, from its country's numbering plan.
+    pub fn line(e164: &str) -> Line {
+        let Ok(number) = phonenumber::parse(None, e164) else { return Line::Unknown };
+        use phonenumber::Type;
+        match number.number_type(&phonenumber::metadata::DATABASE) {
+            Type::Mobile => Line::Mobile,
+            Type::FixedLine => Line::FixedLine,
+            Type::FixedLineOrMobile => Line::FixedLineOrMobile,
+            Type::Unknown => Line::Unknown,
+            _ => Line::Service,
+        }
     }
 
     fn block(&mut self, value: &str) {
@@ -176,6 +335,37 @@ impl Normalizer {
             return Err(unmatchable("blocked value"));
         }
         Ok(Normalized { kind, value, raw })
+    }
+
+    /// What resolution does with an identifier: `usable` (it links records), `shared` (a role
+    /// address: recorded, reaches the customer, never links two), `blocked` or `invalid` (kept
+    /// on the profile, never used), with the normalized value and why.
+    pub fn classify(&self, identifier: &Identifier) -> Classified {
+        match self.normalize(identifier) {
+            Ok(n) => match (n.kind, self.shared_reason(&n.value)) {
+                (Kind::Email, Some(reason)) => Classified {
+                    kind: n.kind,
+                    raw: n.raw,
+                    value: n.value,
+                    status: "shared",
+                    reason: Some(reason),
+                },
+                _ => Classified {
+                    kind: n.kind,
+                    raw: n.raw,
+                    value: n.value,
+                    status: "usable",
+                    reason: None,
+                },
+            },
+            Err(u) => Classified {
+                kind: u.kind,
+                value: u.raw.trim().to_lowercase(),
+                raw: u.raw,
+                status: if u.reason == "blocked value" { "blocked" } else { "invalid" },
+                reason: Some(u.reason),
+            },
+        }
     }
 
     fn is_blocked(&self, value: &str) -> bool {

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::{Who, records::Ctx};
-use crate::identity::{self, Candidate, Kind};
+use crate::identity::{self, Candidate, Incoming, Kind, Normalizer, PhoneEvidence};
 use crate::model::{Attribute, Contact, Provenance};
 use crate::store::records::{self as sql, Names, NewPoint, Owner};
 use crate::store::{StoreError, Tx};
@@ -61,23 +61,56 @@ pub(crate) async fn resolve(
             continue;
         }
         for customer in customers {
-            candidates
-                .entry(*customer)
-                .or_insert_with(|| Candidate {
-                    customer: *customer,
-                    matched_by: vec![],
-                    emails: BTreeSet::new(),
-                })
-                .matched_by
-                .push((point.kind, point.value.clone()));
+            let candidate = candidates.entry(*customer).or_insert_with(|| Candidate {
+                customer: *customer,
+                matched_by: vec![],
+                emails: BTreeSet::new(),
+                name: None,
+                phones: vec![],
+            });
+            candidate.matched_by.push((point.kind, point.value.clone()));
+            if point.kind == Kind::Phone {
+                candidate.phones.push(PhoneEvidence {
+                    value: point.value.clone(),
+                    line: Normalizer::line(&point.value),
+                    holders: customers.len(),
+                });
+            }
         }
     }
+    // A contact known only by a shared address is the shared mailbox itself: the customer
+    // that has that address and nothing of a person's (a colleague who once wrote from it with
+    // their own phone is not the mailbox).
+    if who.usable.is_empty()
+        && let Some(shared) = who.shared.first()
+        && let Some(mailbox) =
+            sql::mailbox_customer(tx, shared.point.kind.as_str(), &shared.point.value).await?
+    {
+        candidates.insert(
+            mailbox,
+            Candidate {
+                customer: mailbox,
+                matched_by: vec![(shared.point.kind, shared.point.value.clone())],
+                emails: BTreeSet::new(),
+                name: None,
+                phones: vec![],
+            },
+        );
+    }
     let ids: Vec<i64> = candidates.keys().copied().collect();
-    // E-mails decide only for a candidate found through a phone alone.
+    // E-mails and names decide only for a candidate found through phones alone.
     if candidates.values().any(|c| c.matched_by.iter().all(|(kind, _)| !kind.is_strong())) {
         for (customer, email) in sql::emails_of(tx, &ids).await? {
+            if ctx.normalizer.shared_reason(&email).is_some() {
+                continue;
+            }
             if let Some(candidate) = candidates.get_mut(&customer) {
                 candidate.emails.insert(email);
+            }
+        }
+        for (customer, name) in sql::names_of(tx, &ids).await? {
+            if let Some(candidate) = candidates.get_mut(&customer) {
+                candidate.name = Some(name);
             }
         }
     }
@@ -86,11 +119,17 @@ pub(crate) async fn resolve(
     } else {
         HashSet::new()
     };
-    let incoming_emails: BTreeSet<String> =
-        who.usable.iter().filter(|p| p.kind == Kind::Email).map(|p| p.value.clone()).collect();
+    let incoming = Incoming {
+        emails: who
+            .usable
+            .iter()
+            .filter(|p| p.kind == Kind::Email)
+            .map(|p| p.value.clone())
+            .collect(),
+        name: full_name(contact),
+    };
     let matched = candidates.clone();
-    let decision =
-        identity::decide(&incoming_emails, candidates.into_values().collect(), &separated);
+    let decision = identity::decide(&incoming, candidates.into_values().collect(), &separated);
 
     let names = Names {
         display_name: contact.display_name.as_deref(),
@@ -114,8 +153,12 @@ pub(crate) async fn resolve(
         .or_else(|| who.usable.first().map(|p| format!("{} {}", p.kind.as_str(), p.value)))
         .unwrap_or_else(|| format!("new customer from {}", ctx.connector));
 
-    let now_owned: HashSet<i64> =
-        std::iter::once(customer).chain(decision.merge.iter().map(|(id, _)| *id)).collect();
+    for (other, evidence) in &decision.possible_duplicates {
+        if !now_owned_by(&decision, customer).contains(other) {
+            sql::add_possible_duplicate(tx, customer, *other, evidence, ctx.connector, at).await?;
+        }
+    }
+    let now_owned = now_owned_by(&decision, customer);
     record_points(tx, ctx, customer, who, &owners, &now_owned, at).await?;
     for attribute in contact.attributes.iter().filter(|a| !a.value.trim().is_empty()) {
         let Attribute { key, value } = attribute;
@@ -125,6 +168,26 @@ pub(crate) async fn resolve(
         sql::fill_names(tx, customer, &names).await?;
     }
     Ok(Resolved { customer, linked_by })
+}
+
+/// The customer a contact resolved to and the ones merged into it.
+fn now_owned_by(decision: &identity::Decision, customer: i64) -> HashSet<i64> {
+    std::iter::once(customer).chain(decision.merge.iter().map(|(id, _)| *id)).collect()
+}
+
+/// The name a contact gives: given and family name when it has them, else its display name.
+fn full_name(contact: &Contact) -> Option<String> {
+    let given = contact.given_name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let family = contact.family_name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    match (given, family) {
+        (Some(given), Some(family)) => Some(format!("{given} {family}")),
+        _ => contact
+            .display_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string),
+    }
 }
 
 /// Records the contact's identifiers on `customer`: new ones added, known ones seen again
@@ -162,6 +225,19 @@ async fn record_points(
                 reason: None,
             }),
         }
+    }
+    for shared in &who.shared {
+        if sql::has_point(tx, customer, shared.point.kind.as_str(), &shared.point.value).await? {
+            continue;
+        }
+        new.push(NewPoint {
+            kind: shared.point.kind.as_str(),
+            value: &shared.point.value,
+            raw: &shared.point.raw,
+            provenance: shared.point.provenance.as_str(),
+            status: "shared",
+            reason: Some(&shared.reason),
+        });
     }
     for unusable in &who.unusable {
         if sql::has_point(tx, customer, unusable.kind.as_str(), &unusable.value).await? {

@@ -45,10 +45,19 @@ pub(crate) struct Unusable {
     pub reason: String,
 }
 
+/// A shared address (a role mailbox): recorded on the customer and usable to reach them, never
+/// used to find or merge customers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Shared {
+    pub point: Point,
+    pub reason: String,
+}
+
 /// A contact, normalized.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Who {
     pub usable: Vec<Point>,
+    pub shared: Vec<Shared>,
     pub unusable: Vec<Unusable>,
 }
 
@@ -58,6 +67,22 @@ impl Who {
         let mut who = Who::default();
         for point in &contact.identifiers {
             match normalizer.normalize(&point.identifier) {
+                Ok(n) if n.kind == Kind::Email && normalizer.shared_reason(&n.value).is_some() => {
+                    match who.shared.iter_mut().find(|s| s.point.value == n.value) {
+                        Some(seen) => {
+                            seen.point.provenance = seen.point.provenance.min(point.provenance)
+                        }
+                        None => who.shared.push(Shared {
+                            reason: normalizer.shared_reason(&n.value).unwrap_or_default(),
+                            point: Point {
+                                kind: n.kind,
+                                value: n.value,
+                                raw: n.raw,
+                                provenance: point.provenance,
+                            },
+                        }),
+                    }
+                }
                 Ok(n) => {
                     match who.usable.iter_mut().find(|p| p.kind == n.kind && p.value == n.value) {
                         // The strongest provenance given for it stands.
@@ -90,7 +115,7 @@ impl Who {
     }
 
     fn is_empty(&self) -> bool {
-        self.usable.is_empty() && self.unusable.is_empty()
+        self.usable.is_empty() && self.shared.is_empty() && self.unusable.is_empty()
     }
 }
 
@@ -112,6 +137,7 @@ struct Job {
     cursor: Option<String>,
     limits: IdentifierLimits,
     desk: Arc<DeskSettings>,
+    normalizer: Arc<Normalizer>,
 }
 
 fn hash<T: Serialize>(value: &T) -> String {
@@ -128,7 +154,7 @@ pub fn foreign_namespace(
     extra: &[String],
     events: &[Event],
 ) -> Option<String> {
-    events.iter().filter_map(contact_of).flat_map(|contact| &contact.identifiers).find_map(
+    events.iter().filter_map(Event::contact).flat_map(|contact| &contact.identifiers).find_map(
         |point| match &point.identifier {
             crate::model::Identifier::External { namespace, .. } => {
                 let namespace = namespace.trim().to_ascii_lowercase();
@@ -153,17 +179,6 @@ pub fn foreign_namespace_error(manifest: &crate::model::Manifest, namespace: &st
     )
 }
 
-fn contact_of(event: &Event) -> Option<&Contact> {
-    match event {
-        Event::Contact(e) => Some(&e.contact),
-        Event::Interaction(e) => Some(&e.contact),
-        Event::Order(e) => Some(&e.contact),
-        Event::Consent(e) => Some(&e.contact),
-        Event::Payment(e) => Some(&e.contact),
-        Event::Shipment(e) => e.contact.as_ref(),
-    }
-}
-
 /// Prepares events for a writer: each event's content hash and normalized contact.
 pub(crate) fn prepare(
     normalizer: &Normalizer,
@@ -181,7 +196,7 @@ pub(crate) fn prepare(
                         .into(),
                 });
             }
-            let who = contact_of(&event).map(|contact| Who::of(contact, normalizer));
+            let who = event.contact().map(|contact| Who::of(contact, normalizer));
             Ok(Prepared { hash: hash(&event), who, event })
         })
         .collect()
@@ -240,6 +255,7 @@ impl Store {
             cursor,
             limits: self.limits(),
             desk: self.desk(),
+            normalizer: self.normalizer_arc(),
         });
         self.write(
             locks,
@@ -264,7 +280,12 @@ impl Store {
 
 async fn run(tx: &mut Tx<'_>, job: &Job) -> Result<IngestReport, StoreError> {
     let mut report = IngestReport::default();
-    let ctx = records::Ctx { connector: &job.connector, limits: job.limits, desk: &job.desk };
+    let ctx = records::Ctx {
+        connector: &job.connector,
+        limits: job.limits,
+        desk: &job.desk,
+        normalizer: &job.normalizer,
+    };
     for prepared in &job.events {
         let outcome = records::event(tx, &ctx, prepared, &mut report.merges).await?;
         report.events.push(outcome);

@@ -18,6 +18,7 @@ pub(crate) struct Ctx<'a> {
     pub connector: &'a str,
     pub limits: IdentifierLimits,
     pub desk: &'a crate::sla::DeskSettings,
+    pub normalizer: &'a crate::identity::Normalizer,
 }
 
 fn json<T: Serialize>(value: &T) -> String {
@@ -227,12 +228,15 @@ async fn shipment(
         return Ok((stored.customer, Ingested::Unchanged));
     }
     let order = order_of(tx, s.order_provider_id.as_deref()).await?;
+    // A parcel of a known order is the buyer's, whoever the carrier notifies: the contact a
+    // tracking service reports is the recipient's (a gift's), so it is resolved only when no
+    // order is known.
     let (mut customer, mut linked_by) = match (&s.contact, &order) {
-        (Some(contact), _) if !contact.identifiers.is_empty() => {
+        (_, Some((_, customer, number))) => (Some(*customer), Some(format!("order {number}"))),
+        (Some(contact), None) if !contact.identifiers.is_empty() => {
             let resolved = who(tx, ctx, prepared, contact, s.occurred_at, merges).await?;
             (Some(resolved.customer), Some(resolved.linked_by))
         }
-        (_, Some((_, customer, number))) => (Some(*customer), Some(format!("order {number}"))),
         _ => (None, None),
     };
     let mut order_id = order.map(|(id, ..)| id);

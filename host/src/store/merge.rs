@@ -113,6 +113,11 @@ pub struct ExplainedIdentifier {
     pub first_seen: i64,
     /// Last seen.
     pub last_seen: i64,
+    /// `usable` (it links records), `shared` (a role address: it reaches the customer, never
+    /// links), `blocked` or `invalid` (kept, never used).
+    pub status: String,
+    /// Why it does not link, unless it is usable.
+    pub reason: Option<String>,
     /// The records this identifier linked to the customer.
     pub records: Vec<ExplainedRecord>,
 }
@@ -491,9 +496,12 @@ async fn split_conversation(
 
 async fn explain(conn: &mut Conn<'_>, customer: i64) -> Result<Explanation, StoreError> {
     fields(conn, customer).await?;
-    let points: Vec<(String, String, String, String, i64, i64)> = conn
+    type Point = (String, String, String, String, i64, i64, String, Option<String>);
+    // `usable` sorts last, so MAX prefers it.
+    let points: Vec<Point> = conn
         .all(
-            "SELECT kind, value, MIN(raw), MIN(source_connector), MIN(first_seen), MAX(last_seen) \
+            "SELECT kind, value, MIN(raw), MIN(source_connector), MIN(first_seen), MAX(last_seen), \
+             MAX(status), MAX(reason) \
              FROM contact_points WHERE customer_id = $1 GROUP BY kind, value ORDER BY MIN(first_seen), kind, value",
             params![customer],
         )
@@ -511,14 +519,19 @@ async fn explain(conn: &mut Conn<'_>, customer: i64) -> Result<Explanation, Stor
         .await?;
     let mut identifiers: Vec<ExplainedIdentifier> = points
         .into_iter()
-        .map(|(kind, value, raw, source_connector, first_seen, last_seen)| ExplainedIdentifier {
-            kind,
-            value,
-            raw,
-            source_connector,
-            first_seen,
-            last_seen,
-            records: Vec::new(),
+        .map(|(kind, value, raw, source_connector, first_seen, last_seen, status, reason)| {
+            let reason = reason.filter(|_| status != "usable");
+            ExplainedIdentifier {
+                kind,
+                value,
+                raw,
+                source_connector,
+                first_seen,
+                last_seen,
+                status,
+                reason,
+                records: Vec::new(),
+            }
         })
         .collect();
     let mut other_records = Vec::new();

@@ -19,6 +19,7 @@
 //! the batch and are counted in `/metrics`.
 
 pub(crate) mod conversations;
+mod duplicates;
 mod locations;
 mod merge;
 mod outbound;
@@ -40,6 +41,7 @@ use serde::{Deserialize, Serialize};
 use crate::identity::{Normalizer, SettingsError};
 
 pub use conversations::{Order, Status, View};
+pub use duplicates::{PossibleDuplicate, Verdict};
 pub use locations::{GeocodeResult, LocationView, PendingAddress};
 pub(crate) use merge::merge_in_tx;
 pub use merge::{ExplainedIdentifier, ExplainedRecord, Explanation, MergeEntry};
@@ -175,6 +177,10 @@ pub struct StoreConfig {
     pub default_region: Option<String>,
     /// Values that never identify anyone, in addition to the built-in ones.
     pub blocked: Vec<String>,
+    /// Shared (role) addresses in place of the built-in list, when set.
+    pub role_addresses: Option<Vec<String>>,
+    /// Shared (role) addresses in addition to the list.
+    pub more_role_addresses: Vec<String>,
     /// Per-kind sharing limits.
     pub limits: IdentifierLimits,
     /// Connections for reads (and, on PostgreSQL, for the writers too).
@@ -194,6 +200,8 @@ impl std::fmt::Debug for StoreConfig {
             .field("url", &redact_url(&self.url))
             .field("default_region", &self.default_region)
             .field("blocked", &self.blocked)
+            .field("role_addresses", &self.role_addresses)
+            .field("more_role_addresses", &self.more_role_addresses)
             .field("limits", &self.limits)
             .field("max_connections", &self.max_connections)
             .field("writers", &self.writers)
@@ -209,6 +217,8 @@ impl Default for StoreConfig {
             url: "sqlite://switchboard.db".into(),
             default_region: None,
             blocked: Vec::new(),
+            role_addresses: None,
+            more_role_addresses: Vec::new(),
             limits: IdentifierLimits::default(),
             // Reads run beside the writer; a 2-core host gains nothing from more.
             max_connections: 8,
@@ -320,7 +330,12 @@ impl Store {
 
     /// Connects without migrating.
     pub async fn connect(config: &StoreConfig) -> Result<Self, StoreError> {
-        let normalizer = Normalizer::new(config.default_region.as_deref(), &config.blocked)?;
+        let mut normalizer = Normalizer::new(config.default_region.as_deref(), &config.blocked)?;
+        if let Some(roles) = &config.role_addresses {
+            normalizer = normalizer.with_role_addresses(roles.iter().map(String::as_str));
+        }
+        let normalizer = normalizer
+            .with_more_role_addresses(config.more_role_addresses.iter().map(String::as_str));
         let metrics = Arc::new(StoreMetrics::default());
         let (live, _) = tokio::sync::broadcast::channel(4096);
         let (backend, db) = match parse_url(&config.url)? {
@@ -498,6 +513,7 @@ fn migrations(backend: Backend) -> Vec<Migration> {
             "dead letter claims and retention, inbox count index",
             include_str!("../../migrations/0005_dead_letter_claims.sql"),
         ),
+        (6, "possible duplicates", include_str!("../../migrations/0006_possible_duplicates.sql")),
     ];
     let (id, blob) = match backend {
         Backend::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB"),

@@ -112,22 +112,92 @@ pub(crate) async fn owners(
         .collect())
 }
 
-/// Every e-mail address of `customers`.
+/// Every usable e-mail address of `customers` (a blocked or invalid value is no identity).
 pub(crate) async fn emails_of(
     conn: &mut Conn<'_>,
     customers: &[i64],
 ) -> Result<Vec<(i64, String)>, StoreError> {
     let sql = match conn.backend() {
         Backend::Sqlite => {
-            "SELECT customer_id, value FROM contact_points WHERE kind = 'email' \
+            "SELECT customer_id, value FROM contact_points WHERE kind = 'email' AND status = 'usable' \
              AND customer_id IN (SELECT value FROM json_each($1))"
         }
         Backend::Postgres => {
-            "SELECT customer_id, value FROM contact_points WHERE kind = 'email' \
+            "SELECT customer_id, value FROM contact_points WHERE kind = 'email' AND status = 'usable' \
              AND customer_id = ANY($1)"
         }
     };
     conn.all(sql, params![customers.to_vec()]).await
+}
+
+/// The names of `customers` that have one: given and family name when both are known, else
+/// the display name.
+pub(crate) async fn names_of(
+    conn: &mut Conn<'_>,
+    customers: &[i64],
+) -> Result<Vec<(i64, String)>, StoreError> {
+    let sql = match conn.backend() {
+        Backend::Sqlite => {
+            "SELECT id, display_name, given_name, family_name FROM customers \
+             WHERE id IN (SELECT value FROM json_each($1))"
+        }
+        Backend::Postgres => {
+            "SELECT id, display_name, given_name, family_name FROM customers WHERE id = ANY($1)"
+        }
+    };
+    let rows: Vec<(i64, Option<String>, Option<String>, Option<String>)> =
+        conn.all(sql, params![customers.to_vec()]).await?;
+    let clean = |n: Option<String>| n.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, display, given, family)| {
+            let name = match (clean(given), clean(family)) {
+                (Some(given), Some(family)) => Some(format!("{given} {family}")),
+                _ => clean(display),
+            };
+            name.map(|name| (id, name))
+        })
+        .collect())
+}
+
+/// The live customer that is a shared mailbox: it has the shared address (`kind`, `value`) and
+/// no usable identifier of a person; the oldest such.
+pub(crate) async fn mailbox_customer(
+    conn: &mut Conn<'_>,
+    kind: &str,
+    value: &str,
+) -> Result<Option<i64>, StoreError> {
+    let row: Option<(i64,)> = conn
+        .optional(
+            "SELECT cp.customer_id FROM contact_points cp JOIN customers c ON c.id = cp.customer_id \
+             WHERE cp.kind = $1 AND cp.value = $2 AND c.merged_into IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM contact_points o \
+                             WHERE o.customer_id = cp.customer_id AND o.status = 'usable') \
+             ORDER BY cp.customer_id LIMIT 1",
+            params![kind, value],
+        )
+        .await?;
+    Ok(row.map(|(id,)| id))
+}
+
+/// Lists `a` and `b` as a possible duplicate for an agent, with the evidence they share; a pair
+/// listed before keeps its first evidence and its state (a dismissed pair stays dismissed).
+pub(crate) async fn add_possible_duplicate(
+    conn: &mut Conn<'_>,
+    a: i64,
+    b: i64,
+    evidence: &str,
+    connector: &str,
+    at: i64,
+) -> Result<(), StoreError> {
+    let (a, b) = (a.min(b), a.max(b));
+    conn.execute(
+        "INSERT INTO possible_duplicates (customer_a, customer_b, evidence, connector_id, status, created_at) \
+         VALUES ($1, $2, $3, $4, 'open', $5) ON CONFLICT (customer_a, customer_b) DO NOTHING",
+        params![a, b, evidence, connector, at],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Pairs (lower id first) an operator separated, among those involving `customers`.
