@@ -50,6 +50,58 @@ fn plugin_test_prints_the_events_of_the_hello_example() {
 }
 
 #[test]
+fn plugin_test_says_what_the_store_does_with_each_identifier() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let request = dir.path().join("role.http");
+    for (email, expected) in [
+        (
+            "Ann.Lee%40Example.com",
+            "email \"Ann.Lee@Example.com\" → ann.lee@example.com (links records)",
+        ),
+        (
+            "Info%40Acme.fr",
+            "email \"Info@Acme.fr\" → info@acme.fr (shared, a role address (info@…)",
+        ),
+        (
+            "test%40example.com",
+            "email \"test@example.com\" → test@example.com (blocked, blocked value: kept on the profile, never used to match)",
+        ),
+        (
+            "call+me",
+            "email \"call me\" → call me (invalid, not a valid e-mail address: kept on the profile, never used to match)",
+        ),
+    ] {
+        std::fs::write(
+            &request,
+            format!(
+                "POST /hooks/hello HTTP/1.1\nHost: crm.example.com\n\
+                 Content-Type: application/x-www-form-urlencoded\n\nid=f&email={email}&text=hi"
+            ),
+        )
+        .unwrap();
+        let output = switchboard(
+            &[
+                "plugin",
+                "test",
+                artifacts::HELLO,
+                "-r",
+                request.to_str().unwrap(),
+                "--region",
+                "FR",
+            ],
+            cache.path(),
+        );
+        assert!(output.status.success(), "{}", stderr(&output));
+        // Standard output stays the connector's outcome; the report is on standard error.
+        serde_json::from_str::<serde_json::Value>(&stdout(&output)).unwrap();
+        let report = stderr(&output);
+        assert!(report.contains("event 1 (f): identifiers"), "{report}");
+        assert!(report.contains(expected), "{report}");
+    }
+}
+
+#[test]
 fn plugin_test_passes_config_and_reports_connector_errors() {
     let cache = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
