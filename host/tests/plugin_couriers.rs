@@ -362,6 +362,44 @@ async fn aftership_reads_the_2025_01_field_names() {
 }
 
 #[tokio::test]
+async fn aftership_names_the_buyer_never_the_receiver_of_a_gift() {
+    let connector = aftership().await;
+    let mut msg =
+        tracking_2025("InTransit", "2026-11-26T10:20:00+01:00", "2026-11-26T10:20:00+01:00");
+    msg["customers"] = json!([
+        {"role": "receiver", "name": "Chloé Petit", "phone_number": "+33611112222",
+         "email": "chloe@example.com", "language": "fr"},
+        {"role": "buyer", "name": "Ben Martin", "phone_number": "+33698765432",
+         "email": "ben.martin@example.com", "language": "fr"}
+    ]);
+    let parcel = one_shipment(&connector, aftership_update(msg.clone())).await;
+    let contact = parcel.contact.as_ref().unwrap();
+    assert_eq!(contact.display_name.as_deref(), Some("Ben Martin"));
+    assert_eq!(
+        contact.identifiers,
+        [
+            Identifier::email("ben.martin@example.com").declared(),
+            Identifier::phone("+33698765432").declared()
+        ]
+    );
+    // A receiver alone names nobody the shop sold to.
+    msg["customers"] =
+        json!([{"role": "receiver", "name": "Chloé Petit", "phone_number": "+33611112222"}]);
+    let parcel = one_shipment(&connector, aftership_update(msg.clone())).await;
+    assert!(parcel.contact.is_none(), "{:?}", parcel.contact);
+    // The older fields: two notification addresses and numbers may be two people; only the
+    // first address is taken.
+    msg["customers"] = Value::Null;
+    msg["emails"] = json!(["ben.martin@example.com", "chloe@example.com"]);
+    msg["smses"] = json!(["+33698765432", "+33611112222"]);
+    let parcel = one_shipment(&connector, aftership_update(msg)).await;
+    assert_eq!(
+        parcel.contact.unwrap().identifiers,
+        [Identifier::email("ben.martin@example.com").declared()]
+    );
+}
+
+#[tokio::test]
 async fn aftership_keeps_a_tag_it_does_not_know() {
     let connector = aftership().await;
     // Not one of the tags AfterShip documents today.

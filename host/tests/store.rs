@@ -1049,3 +1049,31 @@ async fn weak_evidence_is_listed_for_an_agent(store: Store, _: &TestDb) {
     ));
 }
 on_both_backends!(weak_evidence_is_listed_for_an_agent_, weak_evidence_is_listed_for_an_agent);
+
+async fn a_parcel_of_a_known_order_is_the_buyers(store: Store, _: &TestDb) {
+    let ann = contact(&[email("ann@example.com")]);
+    let report = store
+        .ingest("shopify", &[order("o1", "#1001", ann, OrderStatus::Paid, 500, "EUR", 1_000)])
+        .await
+        .unwrap();
+    let buyer = report.events[0].0.unwrap();
+    // The carrier notifies the gift's recipient: the parcel is still the buyer's order's.
+    let Event::Shipment(mut parcel) = shipment("t1", "#1001", ShipmentStatus::InTransit, 2_000)
+    else {
+        unreachable!()
+    };
+    parcel.contact = Some(named(contact(&[phone("06 11 11 22 22")]), "Chloé", "Petit"));
+    let report = store.ingest("aftership", &[Event::Shipment(parcel.clone())]).await.unwrap();
+    assert_eq!(report.events[0].0, Some(buyer));
+    assert_eq!(live_count(&store).await, 1, "the recipient is not made the buyer, nor a customer");
+    // Without a known order, the contact is who the parcel is for.
+    parcel.provider_id = "t2".into();
+    parcel.order_provider_id = Some("#unknown".into());
+    parcel.tracking_number = "TRK-other".into();
+    let report = store.ingest("aftership", &[Event::Shipment(parcel)]).await.unwrap();
+    assert_ne!(report.events[0].0, Some(buyer));
+}
+on_both_backends!(
+    a_parcel_of_a_known_order_is_the_buyers_,
+    a_parcel_of_a_known_order_is_the_buyers
+);

@@ -4,8 +4,9 @@
 //! secret (`webhook_secret`). Each `tracking_update` becomes a shipment event for the tracking
 //! (provider id: AfterShip's tracking id, so later updates amend it), with carrier, tracking
 //! number, status from the tag, the latest checkpoint's location and time, the estimated
-//! delivery, and the order it belongs to (`order_id`, else `order_number`); the customer's
-//! e-mail and phone when AfterShip has them.
+//! delivery, and the order it belongs to (`order_id`, else `order_number`); one person's e-mail
+//! and phone when AfterShip has them: the `buyer` of `customers[]` (never the `receiver`), or the
+//! first notification e-mail, with the SMS number only when there is one of each.
 //!
 //! Field names differ between API versions and are read either way: `emails`, `smses` and
 //! `customer_name` (up to 2024-10) or `customers[]` with `name`, `email`, `phone_number`
@@ -53,6 +54,8 @@ struct Tracking {
 
 #[derive(Deserialize)]
 struct Customer {
+    /// `buyer` or `receiver` (2025-01).
+    role: Option<String>,
     name: Option<String>,
     email: Option<String>,
     phone_number: Option<String>,
@@ -125,16 +128,30 @@ impl Connector for AfterShip {
         if let (Some(_), Some(number)) = (&t.order_id, &t.order_number) {
             shipment = shipment.attr("order_number", number);
         }
+        // One person's details: the buyer among `customers` (the receiver of a gift is someone
+        // else), or the notification e-mail and SMS of the older fields when they name one
+        // address each. The host uses them only when it knows no order for the parcel.
         let customers = t.customers.as_deref().unwrap_or_default();
-        let name = t.customer_name.as_deref().or(customers.iter().find_map(|c| c.name.as_deref()));
-        let mut contact = Contact::new().name(name.unwrap_or(""));
-        let emails = t.emails.iter().flatten().map(String::as_str);
-        for email in emails.chain(customers.iter().filter_map(|c| c.email.as_deref())) {
-            contact = contact.email(email);
-        }
-        let phones = t.smses.iter().flatten().map(String::as_str);
-        for phone in phones.chain(customers.iter().filter_map(|c| c.phone_number.as_deref())) {
-            contact = contact.phone(phone);
+        let buyer = customers
+            .iter()
+            .find(|c| c.role.as_deref() == Some("buyer"))
+            .or_else(|| customers.iter().find(|c| c.role.is_none()));
+        let mut contact = Contact::new();
+        if let Some(buyer) = buyer {
+            contact = contact
+                .name(buyer.name.as_deref().unwrap_or(""))
+                .email(buyer.email.as_deref().unwrap_or(""))
+                .phone(buyer.phone_number.as_deref().unwrap_or(""));
+        } else {
+            let emails = t.emails.as_deref().unwrap_or_default();
+            let smses = t.smses.as_deref().unwrap_or_default();
+            contact = contact.name(t.customer_name.as_deref().unwrap_or(""));
+            if let Some(email) = emails.first() {
+                contact = contact.email(email);
+            }
+            if smses.len() == 1 && emails.len() <= 1 {
+                contact = contact.phone(&smses[0]);
+            }
         }
         if !contact.identifiers.is_empty() {
             shipment = shipment.contact(contact);
