@@ -1082,3 +1082,55 @@ on_both_backends!(
     a_parcel_of_a_known_order_is_the_buyers_,
     a_parcel_of_a_known_order_is_the_buyers
 );
+
+async fn an_unknown_payer_of_a_known_order_is_its_buyer(store: Store, _: &TestDb) {
+    let ann = contact(&[email("ann@example.com")]);
+    let report = store
+        .ingest("shopify", &[order("o1", "#1001", ann, OrderStatus::Paid, 500, "EUR", 1_000)])
+        .await
+        .unwrap();
+    let buyer = report.events[0].0.unwrap();
+    // The processor names its own customer id only: the payer is the order's buyer, and the id
+    // is theirs from now on.
+    let payer = contact(&[external("stripe:customer", "cus_1")]);
+    let report = store
+        .ingest("stripe", &[payment("pi_1", payer.clone(), Some("o1"), 0, 2_000)])
+        .await
+        .unwrap();
+    assert_eq!(report.events[0].0, Some(buyer));
+    assert_eq!(live_count(&store).await, 1);
+    let profile = store.profile(buyer).await.unwrap();
+    assert!(profile.contact_points.iter().any(|p| p.value == "stripe:customer:cus_1"));
+    let later = customer_of(&store, "stripe", payment("pi_2", payer, None, 0, 3_000)).await;
+    assert_eq!(later, buyer);
+    // A payer the store knows as someone else stays who they are.
+    let bob =
+        customer_of(&store, "email", message("m1", contact(&[email("bob@example.com")]), 4_000))
+            .await;
+    let report = store
+        .ingest(
+            "stripe",
+            &[payment("pi_3", contact(&[email("bob@example.com")]), Some("o1"), 0, 5_000)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.events[0].0, Some(bob));
+    // A placeholder number typed into a form links nobody.
+    let x = customer_of(
+        &store,
+        "web",
+        message("w1", contact(&[phone("06 00 00 00 00"), external("web:visitor", "v1")]), 6_000),
+    )
+    .await;
+    let y = customer_of(
+        &store,
+        "web",
+        message("w2", contact(&[phone("0600000000"), external("web:visitor", "v2")]), 7_000),
+    )
+    .await;
+    assert_ne!(x, y);
+}
+on_both_backends!(
+    an_unknown_payer_of_a_known_order_is_its_buyer_,
+    an_unknown_payer_of_a_known_order_is_its_buyer
+);

@@ -106,6 +106,8 @@ pub fn decide(
     candidates.sort_by_key(|c| (c.strongest(), c.customer));
     let mut accepted: Vec<(i64, String)> = Vec::new();
     let mut emails: BTreeSet<String> = incoming.emails.clone();
+    // A contact without a name is named by the customer its external ids or e-mails found.
+    let mut named = incoming.clone();
     let mut decision = Decision::default();
     for candidate in candidates {
         let link = candidate
@@ -125,10 +127,13 @@ pub fn decide(
         }
         if candidate.strongest().is_strong() {
             emails.extend(candidate.emails.iter().cloned());
+            if named.name.is_none() {
+                named.name = candidate.name.clone();
+            }
             accepted.push((candidate.customer, link));
             continue;
         }
-        match phone_verdict(incoming, &candidate, &emails, &link) {
+        match phone_verdict(&named, &candidate, &emails, &link) {
             Verdict::Join(link) => {
                 emails.extend(candidate.emails.iter().cloned());
                 accepted.push((candidate.customer, link));
@@ -352,6 +357,23 @@ mod tests {
         );
         assert_eq!(decision.survivor, None);
         assert!(decision.kept_apart[0].1.contains("held by 2"), "{decision:?}");
+        // A nameless contact takes the name of the customer its e-mail found.
+        let decision = decide(
+            &incoming(&["ann.lee@work.example"], None),
+            vec![
+                named(candidate(1, &[(Kind::Phone, MOBILE)], &["ann@home.example"]), "Ann Lee"),
+                named(
+                    candidate(
+                        2,
+                        &[(Kind::Email, "ann.lee@work.example")],
+                        &["ann.lee@work.example"],
+                    ),
+                    "A. Lee",
+                ),
+            ],
+            &HashSet::new(),
+        );
+        assert_eq!((decision.survivor, decision.merge.len()), (Some(1), 1), "{decision:?}");
         // Nor a mobile without a name on one side.
         let decision = decide(
             &incoming(&["ann.lee@work.example"], None),

@@ -133,43 +133,66 @@ impl Line {
 /// never merge two customers. The operator can extend or replace the list
 /// (`[identity] role_addresses`, `more_role_addresses`).
 pub const DEFAULT_ROLE_ADDRESSES: &[&str] = &[
-    "accounts",
     "accounting",
+    "accounts",
+    "accueil",
     "admin",
+    "administratif",
     "administration",
+    "anfrage",
     "bestellung",
+    "bestellungen",
     "billing",
+    "bonjour",
     "bookings",
+    "boutique",
+    "buchhaltung",
     "buero",
     "careers",
+    "commandes",
     "commercial",
+    "communication",
     "compta",
     "contact",
     "contacts",
     "customerservice",
+    "devis",
+    "direction",
     "enquiries",
+    "facturation",
     "feedback",
     "hello",
     "help",
     "helpdesk",
+    "hola",
     "hr",
     "info",
     "infos",
     "inquiries",
     "jobs",
     "kontakt",
+    "magasin",
     "mail",
     "marketing",
     "office",
     "orders",
+    "ordini",
+    "pedidos",
     "postmaster",
     "press",
     "reception",
+    "reservation",
+    "reservations",
+    "rh",
     "sales",
+    "secretariat",
     "service",
     "shop",
     "support",
     "team",
+    "vendite",
+    "ventas",
+    "verkauf",
     "vertrieb",
     "webmaster",
 ];
@@ -186,6 +209,10 @@ pub enum SettingsError {
 /// forms and integrations fill in (Segment's identity rules block the same kind of values).
 pub const DEFAULT_BLOCKED: &[&str] = &[
     "test@example.com",
+    "email@example.com",
+    "noemail@*",
+    "no-email@*",
+    "nomail@*",
     "noreply@*",
     "no-reply@*",
     "donotreply@*",
@@ -320,7 +347,12 @@ impl Normalizer {
                 email(value).ok_or_else(|| unmatchable("not a valid e-mail address"))?
             }
             Identifier::Phone { value } => {
-                self.phone(value).ok_or_else(|| unmatchable("not a valid phone number"))?
+                let phone =
+                    self.phone(value).ok_or_else(|| unmatchable("not a valid phone number"))?;
+                if Self::is_placeholder_phone(&phone) {
+                    return Err(unmatchable("blocked value"));
+                }
+                phone
             }
             Identifier::External { namespace, value } => {
                 let namespace = namespace.trim().to_ascii_lowercase();
@@ -393,6 +425,14 @@ impl Normalizer {
             return None;
         }
         Some(number.format().mode(phonenumber::Mode::E164).to_string())
+    }
+
+    /// Whether a number in E.164 is a placeholder typed into a form: six or more of the same
+    /// digit at its end (`06 00 00 00 00`, `+49 151 11111111`).
+    fn is_placeholder_phone(e164: &str) -> bool {
+        let digits: Vec<char> = e164.chars().filter(char::is_ascii_digit).collect();
+        let Some(last) = digits.last() else { return false };
+        digits.iter().rev().take_while(|d| *d == last).count() >= 6
     }
 }
 
@@ -472,6 +512,8 @@ mod tests {
         assert_eq!(email(" SHOP@acme.fr").unwrap_err().reason, "blocked value");
         assert_eq!(email("unknown").unwrap_err().reason, "blocked value");
         assert_eq!(phone("0000000000").unwrap_err().reason, "blocked value");
+        assert_eq!(phone("06 00 00 00 00").unwrap_err().reason, "blocked value");
+        assert_eq!(email("noemail@gmail.com").unwrap_err().reason, "blocked value");
         // Blocked in one form, blocked in every form.
         assert_eq!(phone("+33 1 23 45 67 89").unwrap_err().reason, "blocked value");
         assert_eq!(phone("not a number").unwrap_err().reason, "not a valid phone number");

@@ -18,7 +18,9 @@ pub(crate) struct Resolved {
 }
 
 /// Finds (or creates) the customer a contact is, merging customers the contact proves to be
-/// one person, and records every identifier it brought.
+/// one person, and records every identifier it brought. A contact that is nobody known yet is
+/// `known` (a customer and why) when given, instead of a new customer.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn resolve(
     tx: &mut Tx<'_>,
     ctx: &Ctx<'_>,
@@ -27,6 +29,7 @@ pub(crate) async fn resolve(
     who: &Who,
     at: i64,
     merges: &mut Vec<i64>,
+    known: Option<(i64, String)>,
 ) -> Result<Resolved, StoreError> {
     if who.is_empty() {
         return Err(StoreError::InvalidEvent {
@@ -137,9 +140,10 @@ pub(crate) async fn resolve(
         family_name: contact.family_name.as_deref(),
         locale: contact.locale.as_deref(),
     };
-    let (customer, existed) = match decision.survivor {
-        Some(survivor) => (survivor, true),
-        None => (sql::insert_customer(tx, &names).await?, false),
+    let (customer, existed) = match (decision.survivor, &known) {
+        (Some(survivor), _) => (survivor, true),
+        (None, Some((customer, _))) => (*customer, true),
+        (None, None) => (sql::insert_customer(tx, &names).await?, false),
     };
     for (absorbed, link) in &decision.merge {
         let reason = format!("{link} (event {provider_id} from {})", ctx.connector);
@@ -150,6 +154,7 @@ pub(crate) async fn resolve(
         .and_then(|c| c.matched_by.iter().min_by_key(|(kind, _)| *kind))
         .or_else(|| decision.merge.first().and_then(|(id, _)| matched.get(id)?.matched_by.first()))
         .map(|(kind, value)| format!("{} {value}", kind.as_str()))
+        .or_else(|| known.as_ref().filter(|(id, _)| *id == customer).map(|(_, why)| why.clone()))
         .or_else(|| who.usable.first().map(|p| format!("{} {}", p.kind.as_str(), p.value)))
         .unwrap_or_else(|| format!("new customer from {}", ctx.connector));
 

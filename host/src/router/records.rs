@@ -61,7 +61,7 @@ async fn who(
     merges: &mut Vec<i64>,
 ) -> Result<Resolved, StoreError> {
     let who = prepared.who.as_ref().cloned().unwrap_or_default();
-    resolve(tx, ctx, prepared.event.provider_id(), contact, &who, at, merges).await
+    resolve(tx, ctx, prepared.event.provider_id(), contact, &who, at, merges, None).await
 }
 
 async fn contact_update(
@@ -287,9 +287,17 @@ async fn payment(
     let order = order_of(tx, p.order_ref.as_deref()).await?;
     // Who paid: the payer's identifiers when the processor gave any, else the order's buyer;
     // else nobody yet: it is kept until a state of it, or its order, names them.
+    // A payer the store does not know otherwise (a processor's customer id, a card holder's
+    // name) paying for a known order is its buyer: their identifiers are recorded there.
     let (customer, linked_by) = match (&order, p.contact.identifiers.is_empty()) {
         (_, false) => {
-            let resolved = who(tx, ctx, prepared, &p.contact, p.occurred_at, merges).await?;
+            let who = prepared.who.as_ref().cloned().unwrap_or_default();
+            let buyer =
+                order.as_ref().map(|(_, customer, number)| (*customer, format!("order {number}")));
+            let provider_id = prepared.event.provider_id();
+            let resolved =
+                resolve(tx, ctx, provider_id, &p.contact, &who, p.occurred_at, merges, buyer)
+                    .await?;
             (Some(resolved.customer), Some(resolved.linked_by))
         }
         (Some((_, customer, number)), true) => (Some(*customer), Some(format!("order {number}"))),

@@ -145,8 +145,8 @@ pub(crate) async fn names_of(
             "SELECT id, display_name, given_name, family_name FROM customers WHERE id = ANY($1)"
         }
     };
-    let rows: Vec<(i64, Option<String>, Option<String>, Option<String>)> =
-        conn.all(sql, params![customers.to_vec()]).await?;
+    type Row = (i64, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Row> = conn.all(sql, params![customers.to_vec()]).await?;
     let clean = |n: Option<String>| n.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     Ok(rows
         .into_iter()
