@@ -47,6 +47,9 @@ pub struct PhoneEvidence {
     pub line: Line,
     /// How many live customers hold it already.
     pub holders: usize,
+    /// Another mobile of the candidate first seen after this number was last seen on it: the
+    /// person moved to it, and this number may since belong to someone else.
+    pub superseded_by: Option<String>,
 }
 
 /// A live customer that owns at least one of the incoming identifiers.
@@ -178,7 +181,12 @@ fn phone_verdict(
         .iter()
         .min_by_key(|p| (p.line != Line::Mobile, p.holders, p.value.clone()))
         .cloned()
-        .unwrap_or(PhoneEvidence { value: String::new(), line: Line::Unknown, holders: 1 });
+        .unwrap_or(PhoneEvidence {
+            value: String::new(),
+            line: Line::Unknown,
+            holders: 1,
+            superseded_by: None,
+        });
     let held = if phone.holders > 1 {
         format!(", held by {} customers", phone.holders)
     } else {
@@ -195,6 +203,23 @@ fn phone_verdict(
                 phone.line.as_str()
             ),
             duplicate: None,
+        };
+    }
+    // A number its customer gave up for another: a mobile changes hands, so only the name
+    // says it is still them.
+    if let Some(newer) = &phone.superseded_by
+        && names != Agreement::Agree
+    {
+        return Verdict::Apart {
+            reason: format!(
+                "{link} is an old number of theirs: they have used {newer} since, and this one \
+                 may belong to someone else now"
+            ),
+            duplicate: (names != Agreement::Disagree).then(|| {
+                format!(
+                    "the phone {line}, which they gave up for {newer}; names {ours} and {theirs}"
+                )
+            }),
         };
     }
     let conflict =
@@ -246,6 +271,7 @@ mod tests {
                     value: v.to_string(),
                     line: Normalizer::line(v),
                     holders: 1,
+                    superseded_by: None,
                 })
                 .collect(),
         }
@@ -409,6 +435,19 @@ mod tests {
         );
         assert_eq!(decision.survivor, None);
         assert!(decision.possible_duplicates.is_empty(), "{decision:?}");
+    }
+
+    #[test]
+    fn a_number_given_up_for_another_needs_the_name() {
+        let mut old =
+            named(candidate(1, &[(Kind::Phone, MOBILE)], &["ann@home.example"]), "Ann Lee");
+        old.phones[0].superseded_by = Some("+33698765432".into());
+        let decision = decide(&incoming(&[], None), vec![old.clone()], &HashSet::new());
+        assert_eq!(decision.survivor, None);
+        assert!(decision.kept_apart[0].1.contains("old number"), "{decision:?}");
+        assert_eq!(decision.possible_duplicates.len(), 1);
+        let decision = decide(&incoming(&[], Some("Ann Lee")), vec![old], &HashSet::new());
+        assert_eq!(decision.survivor, Some(1));
     }
 
     #[test]

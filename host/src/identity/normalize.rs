@@ -427,12 +427,11 @@ impl Normalizer {
         Some(number.format().mode(phonenumber::Mode::E164).to_string())
     }
 
-    /// Whether a number in E.164 is a placeholder typed into a form: six or more of the same
-    /// digit at its end (`06 00 00 00 00`, `+49 151 11111111`).
+    /// Whether a number in E.164 is a placeholder typed into a form: six zeros or more at its
+    /// end (`06 00 00 00 00`). Such a number may be real (a company's switchboard), and is then
+    /// shared anyway.
     fn is_placeholder_phone(e164: &str) -> bool {
-        let digits: Vec<char> = e164.chars().filter(char::is_ascii_digit).collect();
-        let Some(last) = digits.last() else { return false };
-        digits.iter().rev().take_while(|d| *d == last).count() >= 6
+        e164.chars().rev().take_while(|d| *d == '0').count() >= 6
     }
 }
 

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::{Who, records::Ctx};
-use crate::identity::{self, Candidate, Incoming, Kind, Normalizer, PhoneEvidence};
+use crate::identity::{self, Candidate, Incoming, Kind, Line, Normalizer, PhoneEvidence};
 use crate::model::{Attribute, Contact, Provenance};
 use crate::store::records::{self as sql, Names, NewPoint, Owner};
 use crate::store::{StoreError, Tx};
@@ -77,6 +77,7 @@ pub(crate) async fn resolve(
                     value: point.value.clone(),
                     line: Normalizer::line(&point.value),
                     holders: customers.len(),
+                    superseded_by: None,
                 });
             }
         }
@@ -114,6 +115,22 @@ pub(crate) async fn resolve(
         for (customer, name) in sql::names_of(tx, &ids).await? {
             if let Some(candidate) = candidates.get_mut(&customer) {
                 candidate.name = Some(name);
+            }
+        }
+        let phones = sql::phones_of(tx, &ids).await?;
+        for candidate in candidates.values_mut() {
+            let theirs: Vec<_> = phones.iter().filter(|p| p.0 == candidate.customer).collect();
+            for evidence in &mut candidate.phones {
+                let Some(last_seen) = theirs.iter().find(|p| p.1 == evidence.value).map(|p| p.3)
+                else {
+                    continue;
+                };
+                evidence.superseded_by = theirs
+                    .iter()
+                    .filter(|p| p.1 != evidence.value && p.2 > last_seen)
+                    .filter(|p| Normalizer::line(&p.1) == Line::Mobile)
+                    .map(|p| p.1.clone())
+                    .next();
             }
         }
     }

@@ -63,12 +63,13 @@ async fn view(conn: &mut Conn<'_>, row: Row) -> Result<Option<PossibleDuplicate>
         return Ok(None);
     }
     let (a, b) = (a.min(b), a.max(b));
+    let name_a = name_of(conn, a).await?;
     Ok(Some(PossibleDuplicate {
         id,
         customer_a: a,
         customer_b: b,
-        name_a: name_of(conn, a).await?,
-        name_b: name_of(conn, b).await?,
+        name_b: if a == b { name_a.clone() } else { name_of(conn, b).await? },
+        name_a,
         evidence,
         connector_id,
         status,
@@ -142,7 +143,6 @@ impl Store {
                             row.5
                         )));
                     }
-                    let evidence = row.3.clone();
                     let (a, b) = (live_customer(tx, row.1).await?, live_customer(tx, row.2).await?);
                     let (a, b) = (a.min(b), a.max(b));
                     let status = match verdict {
@@ -154,7 +154,7 @@ impl Store {
                             )
                             .await?;
                             let reason =
-                                format!("possible duplicate {id} confirmed ({actor}): {evidence}");
+                                format!("possible duplicate {id} confirmed ({actor}): {}", row.3);
                             merge_in_tx(tx, a, b, "manual", &reason).await?;
                             "merged"
                         }
@@ -187,20 +187,8 @@ impl Store {
                             params![id],
                         )
                         .await?;
-                    let (_, _, _, _, connector_id, status, created_at, decided_at, decided_by) =
-                        row;
-                    Ok(PossibleDuplicate {
-                        id,
-                        customer_a: a,
-                        customer_b: b,
-                        name_a: name_of(tx, a).await?,
-                        name_b: if a == b { None } else { name_of(tx, b).await? },
-                        evidence,
-                        connector_id,
-                        status,
-                        created_at,
-                        decided_at,
-                        decided_by,
+                    view(tx, row).await?.ok_or_else(|| {
+                        StoreError::Conflict(format!("possible duplicate {id} is still open"))
                     })
                 }
             }),

@@ -160,6 +160,26 @@ pub(crate) async fn names_of(
         .collect())
 }
 
+/// The usable phones of `customers`: (customer, value, first seen, last seen).
+pub(crate) async fn phones_of(
+    conn: &mut Conn<'_>,
+    customers: &[i64],
+) -> Result<Vec<(i64, String, i64, i64)>, StoreError> {
+    let sql = match conn.backend() {
+        Backend::Sqlite => {
+            "SELECT customer_id, value, MIN(first_seen), MAX(last_seen) FROM contact_points \
+             WHERE kind = 'phone' AND status = 'usable' \
+             AND customer_id IN (SELECT value FROM json_each($1)) GROUP BY customer_id, value"
+        }
+        Backend::Postgres => {
+            "SELECT customer_id, value, MIN(first_seen), MAX(last_seen) FROM contact_points \
+             WHERE kind = 'phone' AND status = 'usable' AND customer_id = ANY($1) \
+             GROUP BY customer_id, value"
+        }
+    };
+    conn.all(sql, params![customers.to_vec()]).await
+}
+
 /// The live customer that is a shared mailbox: it has the shared address (`kind`, `value`) and
 /// no usable identifier of a person; the oldest such.
 pub(crate) async fn mailbox_customer(
