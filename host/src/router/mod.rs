@@ -207,7 +207,9 @@ fn locks(events: &[Prepared]) -> Vec<i64> {
     events
         .iter()
         .filter_map(|p| p.who.as_ref())
-        .flat_map(|who| who.usable.iter().map(|p| lock_key(p.kind.as_str(), &p.value)))
+        // A shared address is locked too: two hosts seeing a new mailbox make one customer.
+        .flat_map(|who| who.usable.iter().chain(who.shared.iter().map(|s| &s.point)))
+        .map(|p| lock_key(p.kind.as_str(), &p.value))
         .collect()
 }
 
