@@ -364,8 +364,7 @@ fn twilio(route: &str, fields: &[(&str, &str)]) -> HttpRequest {
         signed.push_str(name);
         signed.push_str(value);
     }
-    let signature = base64::engine::general_purpose::STANDARD
-        .encode(sha1::hmac(TWILIO_TOKEN.as_bytes(), signed.as_bytes()));
+    let signature = base64(&hmac_sha1(TWILIO_TOKEN.as_bytes(), signed.as_bytes()));
     post(
         "twilio",
         route,
@@ -661,74 +660,15 @@ fn easypost(tracking: &Tracking, at: i64) -> HttpRequest {
     )
 }
 
-/// SHA-1 and HMAC-SHA1 (FIPS 180-4, RFC 2104), for Twilio's signature: the only SHA-1 this
-/// crate needs, so no dependency for it.
-mod sha1 {
-    pub fn digest(message: &[u8]) -> [u8; 20] {
-        let mut h: [u32; 5] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0];
-        let mut data = message.to_vec();
-        data.push(0x80);
-        while data.len() % 64 != 56 {
-            data.push(0);
-        }
-        data.extend_from_slice(&((message.len() as u64) * 8).to_be_bytes());
-        for block in data.chunks(64) {
-            let mut w = [0u32; 80];
-            for (i, word) in block.chunks(4).enumerate() {
-                w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-            }
-            for i in 16..80 {
-                w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
-            }
-            let [mut a, mut b, mut c, mut d, mut e] = h;
-            for (i, word) in w.iter().enumerate() {
-                let (f, k) = match i {
-                    0..=19 => ((b & c) | (!b & d), 0x5A82_7999),
-                    20..=39 => (b ^ c ^ d, 0x6ED9_EBA1),
-                    40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC),
-                    _ => (b ^ c ^ d, 0xCA62_C1D6),
-                };
-                let t = a
-                    .rotate_left(5)
-                    .wrapping_add(f)
-                    .wrapping_add(e)
-                    .wrapping_add(k)
-                    .wrapping_add(*word);
-                (e, d, c, b, a) = (d, c, b.rotate_left(30), a, t);
-            }
-            for (state, value) in h.iter_mut().zip([a, b, c, d, e]) {
-                *state = state.wrapping_add(value);
-            }
-        }
-        let mut out = [0u8; 20];
-        for (chunk, word) in out.chunks_mut(4).zip(h) {
-            chunk.copy_from_slice(&word.to_be_bytes());
-        }
-        out
-    }
-
-    pub fn hmac(key: &[u8], message: &[u8]) -> [u8; 20] {
-        let mut block = [0u8; 64];
-        if key.len() > 64 {
-            block[..20].copy_from_slice(&digest(key));
-        } else {
-            block[..key.len()].copy_from_slice(key);
-        }
-        let inner: Vec<u8> =
-            block.iter().map(|b| b ^ 0x36).chain(message.iter().copied()).collect();
-        let outer: Vec<u8> = block.iter().map(|b| b ^ 0x5c).chain(digest(&inner)).collect();
-        digest(&outer)
-    }
-
-    /// Twilio's published example ("Validating requests"): the signature it documents.
-    pub fn self_check() -> bool {
-        use base64::Engine as _;
-        let signed = "https://mycompany.com/myapp.php?foo=1&bar=2CallSidCA1234567890ABCDECaller+14158675309Digits1234From+14158675309To+18005551212";
-        base64::engine::general_purpose::STANDARD.encode(hmac(b"12345", signed.as_bytes()))
-            == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
-    }
+/// HMAC-SHA1, for Twilio's signature.
+fn hmac_sha1(key: &[u8], message: &[u8]) -> Vec<u8> {
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key).unwrap();
+    mac.update(message);
+    mac.finalize().into_bytes().to_vec()
 }
 
+/// Twilio's published example ("Validating requests"): the signature it documents.
 pub fn sha1_self_check() -> bool {
-    sha1::self_check()
+    let signed = "https://mycompany.com/myapp.php?foo=1&bar=2CallSidCA1234567890ABCDECaller+14158675309Digits1234From+14158675309To+18005551212";
+    base64(&hmac_sha1(b"12345", signed.as_bytes())) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
 }

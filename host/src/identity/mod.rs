@@ -32,7 +32,7 @@ mod normalize;
 
 use std::collections::{BTreeSet, HashSet};
 
-pub use names::{Agreement, agreement};
+pub use names::{Agreement, agreement, full_name};
 pub use normalize::{
     Classified, DEFAULT_BLOCKED, DEFAULT_ROLE_ADDRESSES, Kind, Line, Normalized, Normalizer,
     SettingsError, Unmatchable, email,

@@ -17,6 +17,22 @@ pub enum Agreement {
     Unknown,
 }
 
+/// The name a person goes by, to compare: given and family name when both are known, else the
+/// display name; blank parts count as missing.
+pub fn full_name(
+    display: Option<&str>,
+    given: Option<&str>,
+    family: Option<&str>,
+) -> Option<String> {
+    fn clean(n: Option<&str>) -> Option<&str> {
+        n.map(str::trim).filter(|n| !n.is_empty())
+    }
+    match (clean(given), clean(family)) {
+        (Some(given), Some(family)) => Some(format!("{given} {family}")),
+        _ => clean(display).map(str::to_string),
+    }
+}
+
 /// Honorifics that are not part of a name.
 const TITLES: &[&str] = &["mr", "mrs", "ms", "miss", "mme", "mlle", "dr", "herr", "frau", "sr"];
 

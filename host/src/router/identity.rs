@@ -146,7 +146,11 @@ pub(crate) async fn resolve(
             .filter(|p| p.kind == Kind::Email)
             .map(|p| p.value.clone())
             .collect(),
-        name: full_name(contact),
+        name: identity::full_name(
+            contact.display_name.as_deref(),
+            contact.given_name.as_deref(),
+            contact.family_name.as_deref(),
+        ),
     };
     let matched = candidates.clone();
     let decision = identity::decide(&incoming, candidates.into_values().collect(), &separated);
@@ -175,12 +179,13 @@ pub(crate) async fn resolve(
         .or_else(|| who.usable.first().map(|p| format!("{} {}", p.kind.as_str(), p.value)))
         .unwrap_or_else(|| format!("new customer from {}", ctx.connector));
 
+    let now_owned: HashSet<i64> =
+        std::iter::once(customer).chain(decision.merge.iter().map(|(id, _)| *id)).collect();
     for (other, evidence) in &decision.possible_duplicates {
-        if !now_owned_by(&decision, customer).contains(other) {
+        if !now_owned.contains(other) {
             sql::add_possible_duplicate(tx, customer, *other, evidence, ctx.connector, at).await?;
         }
     }
-    let now_owned = now_owned_by(&decision, customer);
     record_points(tx, ctx, customer, who, &owners, &now_owned, at).await?;
     for attribute in contact.attributes.iter().filter(|a| !a.value.trim().is_empty()) {
         let Attribute { key, value } = attribute;
@@ -190,26 +195,6 @@ pub(crate) async fn resolve(
         sql::fill_names(tx, customer, &names).await?;
     }
     Ok(Resolved { customer, linked_by })
-}
-
-/// The customer a contact resolved to and the ones merged into it.
-fn now_owned_by(decision: &identity::Decision, customer: i64) -> HashSet<i64> {
-    std::iter::once(customer).chain(decision.merge.iter().map(|(id, _)| *id)).collect()
-}
-
-/// The name a contact gives: given and family name when it has them, else its display name.
-fn full_name(contact: &Contact) -> Option<String> {
-    let given = contact.given_name.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    let family = contact.family_name.as_deref().map(str::trim).filter(|n| !n.is_empty());
-    match (given, family) {
-        (Some(given), Some(family)) => Some(format!("{given} {family}")),
-        _ => contact
-            .display_name
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map(str::to_string),
-    }
 }
 
 /// Records the contact's identifiers on `customer`: new ones added, known ones seen again

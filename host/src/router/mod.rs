@@ -65,46 +65,38 @@ impl Who {
     /// Normalizes a contact's identifiers; the same identifier given twice counts once.
     fn of(contact: &Contact, normalizer: &Normalizer) -> Who {
         let mut who = Who::default();
-        for point in &contact.identifiers {
-            match normalizer.normalize(&point.identifier) {
-                Ok(n) if n.kind == Kind::Email && normalizer.shared_reason(&n.value).is_some() => {
-                    match who.shared.iter_mut().find(|s| s.point.value == n.value) {
+        // The strongest provenance given for an identifier stands.
+        fn add(points: &mut Vec<Point>, point: Point) {
+            match points.iter_mut().find(|p| p.kind == point.kind && p.value == point.value) {
+                Some(seen) => seen.provenance = seen.provenance.min(point.provenance),
+                None => points.push(point),
+            }
+        }
+        for given in &contact.identifiers {
+            let c = normalizer.classify(&given.identifier);
+            let point =
+                Point { kind: c.kind, value: c.value, raw: c.raw, provenance: given.provenance };
+            match (c.status, c.reason) {
+                ("usable", _) => add(&mut who.usable, point),
+                ("shared", reason) => {
+                    match who.shared.iter_mut().find(|s| s.point.value == point.value) {
                         Some(seen) => {
                             seen.point.provenance = seen.point.provenance.min(point.provenance)
                         }
-                        None => who.shared.push(Shared {
-                            reason: normalizer.shared_reason(&n.value).unwrap_or_default(),
-                            point: Point {
-                                kind: n.kind,
-                                value: n.value,
-                                raw: n.raw,
-                                provenance: point.provenance,
-                            },
-                        }),
+                        None => {
+                            who.shared.push(Shared { point, reason: reason.unwrap_or_default() })
+                        }
                     }
                 }
-                Ok(n) => {
-                    match who.usable.iter_mut().find(|p| p.kind == n.kind && p.value == n.value) {
-                        // The strongest provenance given for it stands.
-                        Some(seen) => seen.provenance = seen.provenance.min(point.provenance),
-                        None => who.usable.push(Point {
-                            kind: n.kind,
-                            value: n.value,
-                            raw: n.raw,
-                            provenance: point.provenance,
-                        }),
-                    }
-                }
-                Err(u) => {
-                    let status = if u.reason == "blocked value" { "blocked" } else { "invalid" };
-                    let value = u.raw.trim().to_lowercase();
-                    if !who.unusable.iter().any(|p| p.kind == u.kind && p.value == value) {
+                (status, reason) => {
+                    if !who.unusable.iter().any(|p| p.kind == point.kind && p.value == point.value)
+                    {
                         who.unusable.push(Unusable {
-                            kind: u.kind,
-                            value,
-                            raw: u.raw,
+                            kind: point.kind,
+                            value: point.value,
+                            raw: point.raw,
                             status,
-                            reason: u.reason,
+                            reason: reason.unwrap_or_default(),
                         });
                     }
                 }

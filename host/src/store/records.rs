@@ -147,14 +147,11 @@ pub(crate) async fn names_of(
     };
     type Row = (i64, Option<String>, Option<String>, Option<String>);
     let rows: Vec<Row> = conn.all(sql, params![customers.to_vec()]).await?;
-    let clean = |n: Option<String>| n.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     Ok(rows
         .into_iter()
         .filter_map(|(id, display, given, family)| {
-            let name = match (clean(given), clean(family)) {
-                (Some(given), Some(family)) => Some(format!("{given} {family}")),
-                _ => clean(display),
-            };
+            let name =
+                crate::identity::full_name(display.as_deref(), given.as_deref(), family.as_deref());
             name.map(|name| (id, name))
         })
         .collect())
