@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod console;
 pub mod desk;
 pub mod geocoding;
 pub mod http;

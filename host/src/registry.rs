@@ -51,6 +51,12 @@ pub struct SlotStatus {
     pub plugin: String,
     /// The loaded component's version, if one is loaded.
     pub plugin_version: Option<String>,
+    /// Its name for people, from its manifest.
+    pub name: Option<String>,
+    /// The contract version it was built for, e.g. `0.3.0`.
+    pub contract_version: Option<String>,
+    /// The channels it declares, e.g. `["sms", "voice"]`.
+    pub channels: Vec<String>,
     /// SHA-256 of the loaded component.
     pub sha256: Option<String>,
     /// `serving`, `disabled` or `failed` (no component could be loaded).
@@ -115,6 +121,9 @@ impl Slot {
             id: self.id.clone(),
             plugin: self.entry().plugin.display().to_string(),
             plugin_version: loaded.as_ref().map(|c| c.manifest().version.clone()),
+            name: loaded.as_ref().map(|c| c.manifest().display_name.clone()),
+            contract_version: loaded.as_ref().map(|c| c.wit_version().to_string()),
+            channels: loaded.as_ref().map(|c| c.manifest().channels.clone()).unwrap_or_default(),
             sha256: loaded.as_ref().map(|c| c.sha256().to_string()),
             state: state.into(),
             capabilities: loaded

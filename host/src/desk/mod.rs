@@ -22,10 +22,12 @@ use crate::sla::Priority;
 use crate::store::conversations::{self as sql, InboxQuery, Order, Row, Status, View};
 use crate::store::{Conn, Store, StoreError, Tx, now_millis, params, read_job, write_job};
 
-pub use send::{CannedReply, PLACEHOLDERS, ReplyOutcome, SendRequest};
+pub use send::{
+    CannedReply, ChannelOption, PLACEHOLDERS, ReplyChannels, ReplyOutcome, SendRequest,
+};
 pub use views::{
-    AttachmentView, ChannelRef, ConversationDetail, ConversationSummary, EventView, Inbox,
-    LastMessage, MessageView, NoteView, Ref, SlaState, SlaView, ViewCounts,
+    AttachmentView, ChannelRef, ConversationDetail, ConversationSummary, EventView, GroupCount,
+    Inbox, LastMessage, MessageView, NoteView, Ref, SlaState, SlaView, ViewCounts,
 };
 
 /// Why a desk operation was refused.
@@ -82,6 +84,8 @@ pub struct InboxParams {
     pub cursor: Option<String>,
     /// Page size (default 50, at most 200).
     pub limit: Option<u32>,
+    /// Also count the conversations of each team and each connector (`teams`, `connectors`).
+    pub breakdown: Option<bool>,
 }
 
 /// What an agent changes in a conversation; absent fields stay as they are.
@@ -162,6 +166,7 @@ impl Desk {
             after,
             limit: i64::from(params.limit.unwrap_or(50).clamp(1, 200)),
         };
+        let breakdown = params.breakdown.unwrap_or(false);
         Ok(self
             .store
             .read(read_job!(|conn| async move {
@@ -174,11 +179,56 @@ impl Desk {
                     })
                     .flatten();
                 let conversations = views::summaries(conn, &rows).await?;
+                let (teams, connectors) = if breakdown {
+                    let (teams, connectors) = sql::breakdown(conn, &query).await?;
+                    let ids: Vec<i64> = teams.iter().filter_map(|(id, _)| *id).collect();
+                    let names = sql::names(conn, "teams", &ids).await?;
+                    let teams = teams
+                        .into_iter()
+                        .map(|(id, count)| GroupCount {
+                            key: id.map_or_else(|| "none".to_string(), |id| id.to_string()),
+                            name: id.and_then(|id| names.get(&id).cloned().flatten()),
+                            count,
+                        })
+                        .collect();
+                    let connectors = connectors
+                        .into_iter()
+                        .map(|(key, count)| GroupCount { key, name: None, count })
+                        .collect();
+                    (Some(teams), Some(connectors))
+                } else {
+                    (None, None)
+                };
                 Ok(Inbox {
                     conversations,
                     next_cursor,
                     counts: ViewCounts { mine, unassigned, all },
+                    teams,
+                    connectors,
                 })
+            }))
+            .await?)
+    }
+
+    /// A customer's latest conversations the caller may see, latest message first.
+    pub async fn of_customer(
+        &self,
+        who: &Principal,
+        customer: i64,
+        limit: u32,
+    ) -> Result<Vec<ConversationSummary>, DeskError> {
+        let who = who.clone();
+        let limit = i64::from(limit.clamp(1, 100));
+        Ok(self
+            .store
+            .read(read_job!(|conn| async move {
+                let mut visible = Vec::new();
+                for row in sql::of_customer(conn, customer, limit).await? {
+                    if may_see(conn, &who, &row).await? {
+                        visible.push(row);
+                    }
+                }
+                views::summaries(conn, &visible).await
             }))
             .await?)
     }

@@ -58,6 +58,33 @@ pub struct ReplyOutcome {
     pub text: String,
 }
 
+/// A connector a reply could go out on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ChannelOption {
+    /// Connector id: what `channel` of a reply names.
+    pub connector: String,
+    /// Its name for people.
+    pub name: String,
+    /// The channels it serves.
+    pub channels: Vec<String>,
+    /// The customer's current consent on those channels.
+    pub consents: Vec<crate::store::ConsentView>,
+    /// Why a reply cannot go out there (an opt-out, no identifier to send to); none: it can.
+    pub blocked: Option<String>,
+}
+
+/// Where a reply in a conversation can go out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ReplyChannels {
+    /// The connector a reply without `channel` goes out on: that of the customer's latest
+    /// written message in the conversation, else anywhere, else their preferred one.
+    pub default: Option<String>,
+    /// The customer's preferred connector (`channel: "preferred"`).
+    pub preferred: Option<String>,
+    /// Every serving connector that sends, by id.
+    pub options: Vec<ChannelOption>,
+}
+
 /// A canned reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CannedReply {
@@ -395,15 +422,15 @@ impl Desk {
         })
     }
 
-    /// The connector to send through, checked: configured, serving, able to send, and not on a
-    /// channel the customer opted out of.
-    async fn choose(
+    /// The connector a reply goes out on when none is named: the connector of the customer's
+    /// latest written message in the conversation, else anywhere, else their preferred one;
+    /// and the preferred one.
+    async fn default_connector(
         &self,
         customer: i64,
         conversation: Option<i64>,
-        channel: Option<&str>,
-    ) -> Result<(String, crate::runtime::LoadedConnector, crate::model::Manifest), DeskError> {
-        let (latest, preferred) = self
+    ) -> Result<(Option<String>, Option<String>), DeskError> {
+        Ok(self
             .store
             .read(read_job!(|conn| async move {
                 let latest = match conversation {
@@ -419,9 +446,36 @@ impl Desk {
                     }
                 };
                 let (preferred, _) = sql::preferred(conn, customer).await?;
-                Ok((latest, preferred))
+                Ok((latest.or_else(|| preferred.clone()), preferred))
             }))
-            .await?;
+            .await?)
+    }
+
+    /// The customer's opt-out of one of `channels`, if any: no message goes out there.
+    async fn opted_out(
+        &self,
+        customer: i64,
+        channels: &[String],
+    ) -> Result<Option<crate::store::ConsentView>, DeskError> {
+        for channel in channels {
+            if let Some(consent) = self.store.current_consent(customer, channel).await?
+                && consent.state == "opt_out"
+            {
+                return Ok(Some(consent));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The connector to send through, checked: configured, serving, able to send, and not on a
+    /// channel the customer opted out of.
+    async fn choose(
+        &self,
+        customer: i64,
+        conversation: Option<i64>,
+        channel: Option<&str>,
+    ) -> Result<(String, crate::runtime::LoadedConnector, crate::model::Manifest), DeskError> {
+        let (default, preferred) = self.default_connector(customer, conversation).await?;
         let wanted = match channel.map(str::trim) {
             Some("preferred") => preferred.ok_or_else(|| {
                 DeskError::Conflict(
@@ -429,7 +483,7 @@ impl Desk {
                 )
             })?,
             Some(connector) if !connector.is_empty() => connector.to_string(),
-            _ => latest.or(preferred).ok_or_else(|| {
+            _ => default.ok_or_else(|| {
                 DeskError::Conflict(
                     "the customer has not written through any connector; name a `channel`".into(),
                 )
@@ -449,18 +503,82 @@ impl Desk {
         if !manifest.capabilities.send {
             return Err(DeskError::Conflict(format!("`{wanted}` cannot send messages")));
         }
-        for channel in &manifest.channels {
-            if let Some(consent) = self.store.current_consent(customer, channel).await?
-                && consent.state == "opt_out"
-            {
-                return Err(DeskError::Conflict(format!(
-                    "the customer opted out of {channel} through {} ({})",
-                    consent.connector,
-                    consent.reason.as_deref().unwrap_or("no reason given")
-                )));
-            }
+        if let Some(consent) = self.opted_out(customer, &manifest.channels).await? {
+            return Err(DeskError::Conflict(format!(
+                "the customer opted out of {} through {} ({})",
+                consent.channel,
+                consent.connector,
+                consent.reason.as_deref().unwrap_or("no reason given")
+            )));
         }
         Ok((wanted, connector, manifest))
+    }
+
+    /// Where a reply in `conversation` could go out: every serving connector that sends, with
+    /// the customer's consent on its channels and whether it has an identifier to send to; and
+    /// the one a reply goes out on by default.
+    pub async fn reply_channels(
+        &self,
+        who: &Principal,
+        conversation: i64,
+    ) -> Result<ReplyChannels, DeskError> {
+        let who = who.clone();
+        let row = self
+            .store
+            .read(read_job!(|conn| async move {
+                let Some(row) = sql::get(conn, conversation, false).await? else { return Ok(None) };
+                Ok(super::may_see(conn, &who, &row).await?.then_some(row))
+            }))
+            .await?
+            .ok_or_else(|| DeskError::NotFound(format!("conversation {conversation}")))?;
+        let customer = row.customer_id;
+        let (default, preferred) = self.default_connector(customer, Some(conversation)).await?;
+        let every_consent = self
+            .store
+            .read(read_job!(|conn| async move { crate::store::consents_of(conn, customer).await }))
+            .await?;
+        let mut options = Vec::new();
+        for slot in self.registry.all() {
+            let Some(connector) = slot.serving() else { continue };
+            let manifest = connector.manifest().clone();
+            if !manifest.capabilities.send {
+                continue;
+            }
+            let consents: Vec<crate::store::ConsentView> = every_consent
+                .iter()
+                .filter(|c| manifest.channels.contains(&c.channel))
+                .cloned()
+                .collect();
+            let manifest_ = manifest.clone();
+            let reachable = !self
+                .store
+                .read(read_job!(
+                    |conn| async move { sql::sendable(conn, customer, &manifest_).await }
+                ))
+                .await?
+                .is_empty();
+            let opted_out = consents.iter().find(|c| c.state == "opt_out");
+            let blocked = if let Some(consent) = opted_out {
+                Some(format!(
+                    "opted out of {} through {}{}",
+                    consent.channel,
+                    consent.connector,
+                    consent.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                ))
+            } else if !reachable {
+                Some("no identifier of the customer that this connector can send to".into())
+            } else {
+                None
+            };
+            options.push(ChannelOption {
+                connector: slot.id.clone(),
+                name: manifest.display_name.clone(),
+                channels: manifest.channels.clone(),
+                consents,
+                blocked,
+            });
+        }
+        Ok(ReplyChannels { default, preferred, options })
     }
 
     /// Claims an idempotency key; the earlier outcome when the key was used before.

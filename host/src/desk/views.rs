@@ -133,6 +133,17 @@ pub struct ViewCounts {
     pub all: i64,
 }
 
+/// How many conversations one team or connector holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct GroupCount {
+    /// The team's id, or the connector's id; `none` for conversations of no team.
+    pub key: String,
+    /// Its name, when it has one.
+    pub name: Option<String>,
+    /// Conversations.
+    pub count: i64,
+}
+
 /// A page of an inbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Inbox {
@@ -142,6 +153,11 @@ pub struct Inbox {
     pub next_cursor: Option<String>,
     /// Conversations per view under the same filters.
     pub counts: ViewCounts,
+    /// With `breakdown=true`: conversations per team under the same statuses (every team
+    /// the viewer may see; `none` is no team).
+    pub teams: Option<Vec<GroupCount>>,
+    /// With `breakdown=true`: conversations per connector under the same statuses.
+    pub connectors: Option<Vec<GroupCount>>,
 }
 
 /// A file that came with a message.

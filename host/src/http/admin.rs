@@ -209,7 +209,12 @@ pub async fn replay(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Json<Replayed>, ApiError> {
-    // Claimed first: of concurrent replays (or a double click) exactly one runs.
+    Ok(Json(replay_dead_letter(&state, id).await?))
+}
+
+/// Replays dead letter `id` once: claimed first, so of concurrent replays (or a double
+/// click) exactly one runs; the outcome is recorded either way.
+pub(crate) async fn replay_dead_letter(state: &AppState, id: i64) -> Result<Replayed, ApiError> {
     let letter = match state.store.claim_replay(id).await? {
         ReplayClaim::Claimed(letter) => letter,
         ReplayClaim::NotFound => {
@@ -231,10 +236,10 @@ pub async fn replay(
     if request.received_at == 0 {
         request.received_at = letter.received_at;
     }
-    match process_webhook(&state, &letter.connector_id, request, false).await {
+    match process_webhook(state, &letter.connector_id, request, false).await {
         Ok(response) => {
             state.store.record_replay(id, Ok(())).await?;
-            Ok(Json(Replayed { id, replayed: true, status: response.status }))
+            Ok(Replayed { id, replayed: true, status: response.status })
         }
         Err(error) => {
             let message = error.to_string();

@@ -148,7 +148,7 @@ pub struct SessionView {
     pub csrf_token: Option<String>,
 }
 
-fn client_address(headers: &HeaderMap, peer: Option<std::net::SocketAddr>) -> String {
+pub(crate) fn client_address(headers: &HeaderMap, peer: Option<std::net::SocketAddr>) -> String {
     // The proxy's view of the client when there is one; the socket's otherwise.
     headers
         .get("x-forwarded-for")
@@ -160,7 +160,8 @@ fn client_address(headers: &HeaderMap, peer: Option<std::net::SocketAddr>) -> St
         .unwrap_or_else(|| "unknown".into())
 }
 
-fn cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
+/// The `Set-Cookie` value of a session cookie (`""` with `max_age` 0 clears it).
+pub(crate) fn session_cookie_header(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
     let secure = if state.auth.settings().secure_cookies { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
@@ -193,7 +194,7 @@ pub async fn login(
     let mut response = Json(view).into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, cookie(&state, &login.session_token, max_age));
+        .insert(header::SET_COOKIE, session_cookie_header(&state, &login.session_token, max_age));
     Ok(response)
 }
 
@@ -224,6 +225,6 @@ pub async fn logout(
         state.auth.logout(session).await?;
     }
     let mut response = axum::http::StatusCode::NO_CONTENT.into_response();
-    response.headers_mut().insert(header::SET_COOKIE, cookie(&state, "", 0));
+    response.headers_mut().insert(header::SET_COOKIE, session_cookie_header(&state, "", 0));
     Ok(response)
 }

@@ -11,7 +11,7 @@ use super::{ApiError, AppState};
 use crate::auth::Principal;
 use crate::desk::{
     CannedReply, ConversationChange, ConversationDetail, ConversationSummary, DeskError, Inbox,
-    InboxParams, NoteView, ReplyOutcome, SendRequest,
+    InboxParams, NoteView, ReplyChannels, ReplyOutcome, SendRequest,
 };
 
 type Caller = axum::Extension<Principal>;
@@ -88,6 +88,18 @@ pub async fn reply(
     Json(request): Json<SendRequest>,
 ) -> Result<Json<ReplyOutcome>, ApiError> {
     Ok(Json(state.desk.reply(&principal, id, request, idempotency_key(&headers)).await?))
+}
+
+/// Where a reply could go out: each connector that sends, the customer's consent on its
+/// channels, why it cannot be used if it cannot, and the one a reply goes out on by default.
+#[utoipa::path(get, path = "/api/conversations/{id}/reply-channels", params(("id" = i64, Path)),
+    responses((status = 200, body = ReplyChannels), (status = 404, body = super::error::ErrorBody)))]
+pub async fn reply_channels(
+    State(state): State<AppState>,
+    axum::Extension(principal): Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<ReplyChannels>, ApiError> {
+    Ok(Json(state.desk.reply_channels(&principal, id).await?))
 }
 
 /// `POST /api/conversations/{id}/notes` body.

@@ -59,6 +59,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The HTTP status it answers.
+    pub fn status(&self) -> StatusCode {
+        self.parts().0
+    }
+
     fn parts(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),

@@ -5,7 +5,7 @@
 //! route under `/api` and `/admin` (but logging in) needs credentials, and each route names the
 //! least access it needs; handlers only translate requests and responses.
 
-mod admin;
+pub(crate) mod admin;
 mod api;
 mod auth;
 mod conversations;
@@ -26,6 +26,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, patch, post, put};
 use utoipa::OpenApi;
 
+pub(crate) use admin::{mask_request, replay_dead_letter};
+pub(crate) use auth::{client_address, session_cookie_header};
 pub use error::{ApiError, ErrorBody};
 pub use hooks::process_webhook;
 
@@ -68,7 +70,7 @@ pub struct AppState {
         people::list_teams, people::add_team, people::patch_team, people::delete_team,
         people::list_rules, people::put_rule, people::delete_rule,
         conversations::inbox, conversations::conversation, conversations::change,
-        conversations::reply, conversations::note, conversations::merge, conversations::move_interaction,
+        conversations::reply, conversations::reply_channels, conversations::note, conversations::merge, conversations::move_interaction,
         conversations::canned_replies, conversations::put_canned_reply, conversations::change_canned_reply,
         conversations::delete_canned_reply, conversations::render_canned_reply,
         stream::stream, reports::report,
@@ -178,6 +180,7 @@ pub fn app(state: AppState, body_limit: usize) -> Router {
             get(conversations::conversation).patch(conversations::change),
         )
         .route("/api/conversations/{id}/replies", post(conversations::reply))
+        .route("/api/conversations/{id}/reply-channels", get(conversations::reply_channels))
         .route("/api/conversations/{id}/notes", post(conversations::note))
         .route("/api/conversations/{id}/merge", post(conversations::merge))
         .route("/api/interactions/{id}/move", post(conversations::move_interaction))
@@ -233,9 +236,20 @@ pub fn app(state: AppState, body_limit: usize) -> Router {
         .route("/api/openapi.json", get(|| async { axum::Json(ApiDoc::openapi()) }))
         .route("/api/session", post(auth::login))
         .merge(protected)
-        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .merge(crate::console::routes())
+        .fallback(fallback)
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
+}
+
+/// A route that does not exist: the API's JSON error under `/api`, `/admin` and `/hooks`, the
+/// console's page anywhere else.
+async fn fallback(uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    if ["/api", "/admin", "/hooks"].iter().any(|prefix| path.starts_with(prefix)) {
+        return ApiError::NotFound("no such route".into()).into_response();
+    }
+    crate::console::not_found().await
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

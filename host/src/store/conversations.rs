@@ -141,6 +141,22 @@ pub(crate) async fn get(
         .await
 }
 
+/// The customer's conversations, latest message first.
+pub(crate) async fn of_customer(
+    conn: &mut Conn<'_>,
+    customer: i64,
+    limit: i64,
+) -> Result<Vec<Row>, StoreError> {
+    conn.all(
+        &format!(
+            "SELECT {COLUMNS} FROM conversations WHERE customer_id = $1 AND merged_into IS NULL \
+             ORDER BY last_message_at DESC, id DESC LIMIT $2"
+        ),
+        params![customer, limit],
+    )
+    .await
+}
+
 /// The customer's conversation that is not resolved, if any (at most one).
 pub(crate) async fn active(conn: &mut Conn<'_>, customer: i64) -> Result<Option<Row>, StoreError> {
     let lock = if conn.backend() == Backend::Postgres { " FOR UPDATE" } else { "" };
@@ -592,6 +608,37 @@ pub(crate) async fn counts(
         clauses.join(" AND ")
     );
     conn.one(&sql, &params.values()).await
+}
+
+/// How many conversations each team holds (`None`: no team) and how many each connector's
+/// channels carry, under the query's filters but its team and channel.
+pub(crate) async fn breakdown(
+    conn: &mut Conn<'_>,
+    query: &InboxQuery,
+) -> Result<(Vec<(Option<i64>, i64)>, Vec<(String, i64)>), StoreError> {
+    let query = InboxQuery { team: None, channel: None, ..query.clone() };
+    let mut params = super::sql::Params::default();
+    let clauses = common_filters(&query, &mut params).join(" AND ");
+    let teams = conn
+        .all(
+            &format!(
+                "SELECT c.team_id, CAST(COUNT(*) AS BIGINT) FROM conversations c WHERE {clauses} \
+                 GROUP BY c.team_id"
+            ),
+            &params.values(),
+        )
+        .await?;
+    let connectors = conn
+        .all(
+            &format!(
+                "SELECT cc.connector_id, CAST(COUNT(DISTINCT c.id) AS BIGINT) FROM conversations c \
+                 JOIN conversation_channels cc ON cc.conversation_id = c.id WHERE {clauses} \
+                 GROUP BY cc.connector_id ORDER BY cc.connector_id"
+            ),
+            &params.values(),
+        )
+        .await?;
+    Ok((teams, connectors))
 }
 
 /// The names of ids in `table` (`customers`, `users`, `teams`).

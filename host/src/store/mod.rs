@@ -47,6 +47,7 @@ pub(crate) use merge::merge_in_tx;
 pub use merge::{ExplainedIdentifier, ExplainedRecord, Explanation, MergeEntry};
 pub use outbound::{ConnectorStats, Reach, Stats, Thread};
 pub use people::{ApiToken, Policy, RoutingRule, SessionRow, Team, User, UserChange, UserRole};
+pub(crate) use query::consents as consents_of;
 pub use query::{
     CartView, ConsentView, ContactPointView, CustomerPage, CustomerQuery, CustomerSummary,
     OrderQuery, OrderView, Profile, RecordRef, Revenue, TimelineEntry, TimelineFilter,

@@ -259,6 +259,9 @@ pub struct OrderView {
     /// Payments and refunds reported for it (by a payment processor's connector), oldest first.
     #[schema(value_type = Vec<Object>)]
     pub payments: Vec<serde_json::Value>,
+    /// Its shipments (a carrier's latest report of each), oldest first.
+    #[schema(value_type = Vec<Object>)]
+    pub shipments: Vec<serde_json::Value>,
     /// Where the delivery address is, once a geocoding connector answered for it.
     pub location: Option<super::LocationView>,
 }
@@ -416,6 +419,36 @@ impl Store {
             total_minor: attribute("cart_total_minor").and_then(|t| t.parse().ok()),
             currency: attribute("currency"),
         }))
+    }
+
+    /// The tokens of a customer's carts (the cart interactions' thread ids), most recently
+    /// changed first.
+    pub async fn cart_tokens(&self, customer: i64, limit: u32) -> Result<Vec<String>, StoreError> {
+        let limit = i64::from(limit.clamp(1, 50));
+        let rows: Vec<(String, i64)> = self
+            .read(read_job!(|conn| async move {
+                conn.all(
+                    "SELECT thread_id, MAX(COALESCE(updated_at, occurred_at)) FROM interactions \
+                     WHERE customer_id = $1 AND kind = 'cart' AND thread_id IS NOT NULL \
+                     GROUP BY thread_id ORDER BY 2 DESC, 1 LIMIT $2",
+                    params![customer, limit],
+                )
+                .await
+            }))
+            .await?;
+        Ok(rows.into_iter().map(|(token, _)| token).collect())
+    }
+
+    /// The names of customers, by id (merged ones too).
+    pub async fn customer_names(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, Option<String>>, StoreError> {
+        let ids = ids.to_vec();
+        self.read(read_job!(|conn| async move {
+            super::conversations::names(conn, "customers", &ids).await
+        }))
+        .await
     }
 
     /// Orders matching the filters, newest first.
@@ -926,6 +959,13 @@ async fn order_view(conn: &mut Conn<'_>, id: i64) -> Result<OrderView, StoreErro
     for (payment,) in payment_ids {
         payments.push(payment_json(conn, payment).await?);
     }
+    let shipment_ids: Vec<(i64,)> = conn
+        .all("SELECT id FROM shipments WHERE order_id = $1 ORDER BY occurred_at, id", params![id])
+        .await?;
+    let mut shipments = Vec::new();
+    for (shipment,) in shipment_ids {
+        shipments.push(shipment_json(conn, shipment).await?);
+    }
     Ok(OrderView {
         id,
         connector,
@@ -947,6 +987,7 @@ async fn order_view(conn: &mut Conn<'_>, id: i64) -> Result<OrderView, StoreErro
             .collect(),
         attributes: parse_json(&attributes),
         payments,
+        shipments,
         location,
     })
 }
