@@ -331,6 +331,16 @@ client_secret = "fixture-shopify-client-secret"
         .await;
     let conversation = inbox["conversations"][0]["id"].as_i64().expect("a conversation");
     c.check("GET", "/api/conversations", "/api/conversations?view=sideways", None, None).await;
+    let counted = c
+        .check(
+            "GET",
+            "/api/conversations",
+            "/api/conversations?status=any&breakdown=true",
+            None,
+            None,
+        )
+        .await;
+    assert!(counted["teams"].is_array() && counted["connectors"].is_array(), "{counted}");
     c.check(
         "GET",
         "/api/conversations/{id}",
@@ -361,6 +371,24 @@ client_secret = "fixture-shopify-client-secret"
         "/api/conversations/{id}/notes",
         &format!("/api/conversations/{conversation}/notes"),
         Some(json!({"text": "@Agent please call back"})),
+        None,
+    )
+    .await;
+    let channels = c
+        .check(
+            "GET",
+            "/api/conversations/{id}/reply-channels",
+            &format!("/api/conversations/{conversation}/reply-channels"),
+            None,
+            None,
+        )
+        .await;
+    assert!(channels["options"].as_array().is_some_and(|o| !o.is_empty()), "{channels}");
+    c.check(
+        "GET",
+        "/api/conversations/{id}/reply-channels",
+        "/api/conversations/999999/reply-channels",
+        None,
         None,
     )
     .await;

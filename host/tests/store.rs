@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use sqlx::{Column, Row};
 use switchboard::model::*;
 use switchboard::runtime::{KvStore, KvWrites};
-use switchboard::store::{CustomerQuery, Ingested, OrderQuery, Store, StoreError};
+use switchboard::store::{
+    CustomerQuery, Ingested, OrderQuery, Store, StoreError, TimelineFilter, TimelineKind,
+};
 
 use common::TestDb;
 
@@ -640,6 +642,25 @@ async fn queries_find_profile_and_timeline(store: Store, _: &TestDb) {
     unique.dedup();
     assert_eq!(unique.len(), seen.len());
     assert!(matches!(store.timeline(a, Some("garbage!"), 5).await, Err(StoreError::BadCursor(_))));
+    // Regression: a timeline of one kind other than interactions failed (its lone query named
+    // no `at` column for the outer one to order by).
+    for (kind, name, expected) in [
+        (TimelineKind::Order, "order", 3),
+        (TimelineKind::Payment, "payment", 0),
+        (TimelineKind::Shipment, "shipment", 0),
+        (TimelineKind::ConversationEvent, "conversation_event", 1),
+    ] {
+        let filter = TimelineFilter { kinds: vec![kind], connector: None };
+        let page = store.timeline_filtered(a, None, 50, &filter).await.unwrap();
+        assert_eq!(page.entries.len(), expected, "{kind:?}");
+        assert!(page.entries.iter().all(|e| e.kind == name), "{kind:?}");
+    }
+    let filter =
+        TimelineFilter { kinds: vec![TimelineKind::Order], connector: Some("shopify".into()) };
+    let orders = store.timeline_filtered(a, None, 2, &filter).await.unwrap();
+    assert_eq!(orders.entries.len(), 2);
+    let rest = store.timeline_filtered(a, orders.next_cursor.as_deref(), 2, &filter).await.unwrap();
+    assert_eq!(rest.entries.len(), 1, "orders alone page too");
 
     let cancelled = store
         .orders(&OrderQuery { status: Some("cancelled".into()), ..Default::default() })

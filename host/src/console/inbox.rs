@@ -160,7 +160,7 @@ fn block(state: &AppState, query: &InboxQuery, inbox: &Inbox, csrf: &str) -> Mar
         });
         html! {
             li { a href=(href) aria-current=[current.then_some("page")] {
-                span { (label) } span class="count" { (count) }
+                span { (label) } " " span class="count" { (count) }
             } }
         }
     };
@@ -182,7 +182,7 @@ fn block(state: &AppState, query: &InboxQuery, inbox: &Inbox, csrf: &str) -> Mar
                             @if team.key != "none" {
                                 li { a href=(href) aria-current=[current.then_some("page")] {
                                     span { (team.name.clone().unwrap_or_else(|| format!("Team {}", team.key))) }
-                                    span class="count" { (team.count) }
+                                    " " span class="count" { (team.count) }
                                 } }
                             }
                         }
@@ -199,7 +199,7 @@ fn block(state: &AppState, query: &InboxQuery, inbox: &Inbox, csrf: &str) -> Mar
                                 .unwrap_or_else(|| (connector.key.clone(), connector.key.clone()));
                             li { a href=(href) aria-current=[current.then_some("page")] {
                                 span { (icons::glyph(&channel)) " " (name) }
-                                span class="count" { (connector.count) }
+                                " " span class="count" { (connector.count) }
                             } }
                         }
                     }

@@ -733,20 +733,20 @@ async fn timeline(
         ),
         (
             TimelineKind::Order,
-            "SELECT placed_at, 2, id, connector_id FROM orders WHERE customer_id = $1",
+            "SELECT placed_at AS at, 2 AS rank, id, connector_id FROM orders WHERE customer_id = $1",
         ),
         (
             TimelineKind::Shipment,
-            "SELECT occurred_at, 1, id, connector_id FROM shipments WHERE customer_id = $1",
+            "SELECT occurred_at AS at, 1 AS rank, id, connector_id FROM shipments WHERE customer_id = $1",
         ),
         (
             TimelineKind::Payment,
-            "SELECT occurred_at, 0, id, connector_id FROM payments WHERE customer_id = $1",
+            "SELECT occurred_at AS at, 0 AS rank, id, connector_id FROM payments WHERE customer_id = $1",
         ),
         // Its messages are on the timeline already, as interactions.
         (
             TimelineKind::ConversationEvent,
-            "SELECT created_at, -1, id, 'switchboard' FROM conversation_events WHERE customer_id = $1 AND kind <> 'message'",
+            "SELECT created_at AS at, -1 AS rank, id, 'switchboard' AS connector_id FROM conversation_events WHERE customer_id = $1 AND kind <> 'message'",
         ),
     ];
     let union: Vec<&str> = parts
