@@ -343,7 +343,8 @@ async fn replay_demo(server: &switchboard::server::Server, dir: &Path) -> anyhow
         );
     }
     println!(
-        "\nthe API is at {base}/api (token: $SWITCHBOARD_ADMIN_TOKEN), its OpenAPI document at {base}/api/openapi.json"
+        "\nthe console is at {base}/ (the logins are printed above); the API at {base}/api (token: \
+         $SWITCHBOARD_ADMIN_TOKEN), its OpenAPI document at {base}/api/openapi.json"
     );
     Ok(())
 }

@@ -644,24 +644,6 @@ async fn a_reply_form_sent_twice_sends_once() {
 async fn readme_screenshots() {
     in_browser!("readme_screenshots", |desk, b| {
         desk.replay_demo().await;
-        for (wa_id, name, id, text) in [
-            ("33698765432", "Chloé Martin", "wamid.s1", "Bonjour, is the blue mug back in stock?"),
-            (
-                "4915112345678",
-                "Jonas Weber",
-                "wamid.s2",
-                "My parcel says delivered but it is not here.",
-            ),
-        ] {
-            common::whatsapp_text(&desk.base, wa_id, name, id, text, now_ms()).await;
-        }
-        desk.web_form(
-            "form-s3",
-            "lea@example.fr",
-            "Léa Dubois",
-            "Can I change the delivery address of order #1002?",
-        )
-        .await;
         let ann = desk.customer_id("email=ann.lee%40example.com").await;
         let conversation = desk.api("GET", "/api/conversations?view=all").await["conversations"]
             .as_array()
