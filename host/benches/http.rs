@@ -24,12 +24,7 @@ fn main() {
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         std::fs::copy(artifacts::HELLO, dir.path().join("hello.wasm")).unwrap();
-        let mut targets = vec![("sqlite", format!("sqlite://{}", dir.path().join("bench.db").display()))];
-        if let Ok(base) = std::env::var("SWITCHBOARD_TEST_DATABASE_URL") {
-            targets.push(("postgres", support::fresh_postgres(&base, &format!("switchboard_bench_http_{}", std::process::id())).await));
-        } else {
-            println!("(PostgreSQL skipped: SWITCHBOARD_TEST_DATABASE_URL is not set)");
-        }
+        let targets = support::databases("http", dir.path()).await;
         for (name, url) in targets {
             println!("== {name}");
             let config_path = dir.path().join(format!("{name}.toml"));

@@ -22,20 +22,7 @@ fn main() {
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let mut targets =
-            vec![("sqlite", format!("sqlite://{}", dir.path().join("bench.db").display()))];
-        if let Ok(base) = std::env::var("SWITCHBOARD_TEST_DATABASE_URL") {
-            targets.push((
-                "postgres",
-                support::fresh_postgres(
-                    &base,
-                    &format!("switchboard_bench_{}", std::process::id()),
-                )
-                .await,
-            ));
-        } else {
-            println!("(PostgreSQL skipped: SWITCHBOARD_TEST_DATABASE_URL is not set)");
-        }
+        let targets = support::databases("store", dir.path()).await;
         let customers: usize = std::env::var("SWITCHBOARD_BENCH_CUSTOMERS")
             .ok()
             .and_then(|v| v.parse().ok())

@@ -39,7 +39,7 @@ impl Desk {
     async fn start() -> Desk {
         let dir = tempfile::tempdir().unwrap();
         let db = common::sqlite();
-        let (graph, sent) = graph_api().await;
+        let (graph, sent) = common::graph_api().await;
         let demo = std::fs::read_to_string(root().join("examples/demo.toml")).unwrap();
         let plugins = std::path::Path::new(artifacts::TELEGRAM).parent().unwrap();
         let replacements = [
@@ -97,17 +97,7 @@ impl Desk {
             .collect();
         files.sort();
         for path in files {
-            let recorded =
-                switchboard::recorded::Recorded::parse(&std::fs::read(&path).unwrap()).unwrap();
-            let answer = client::send(
-                &self.base,
-                &recorded.method,
-                &recorded.target,
-                &recorded.forwardable_headers(),
-                &recorded.body,
-            )
-            .await
-            .unwrap();
+            let answer = common::send_recorded(&self.base, &path).await;
             assert_eq!(
                 answer.status,
                 200,
@@ -162,26 +152,6 @@ fn root() -> std::path::PathBuf {
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
-}
-
-/// A simulated WhatsApp Cloud API: records each message sent and answers a `wamid`.
-async fn graph_api() -> (String, Arc<Mutex<Vec<Value>>>) {
-    let sent = Arc::new(Mutex::new(Vec::new()));
-    let log = sent.clone();
-    let router = axum::Router::new().route(
-        "/{phone_number_id}/messages",
-        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
-            let log = log.clone();
-            async move {
-                let mut log = log.lock().unwrap();
-                log.push(body.clone());
-                axum::Json(json!({"messaging_product": "whatsapp",
-                    "contacts": [{"input": body["to"], "wa_id": body["to"]}],
-                    "messages": [{"id": format!("wamid.sent{}", log.len())}]}))
-            }
-        }),
-    );
-    (common::serve(router).await, sent)
 }
 
 /// Runs browser `steps` against a fresh demo-like server.
@@ -634,6 +604,67 @@ async fn a_reply_form_sent_twice_sends_once() {
         "{html}"
     );
     assert!(html.contains(">Keep me</textarea>"), "the text typed is kept");
+    desk.stop().await;
+}
+
+/// The inbox's team and connector counts are kept between pages, until a conversation changes:
+/// a new message, a resolution show at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbox_counts_per_channel_follow_every_change() {
+    let desk = Desk::start().await;
+    let count = |inbox: &Value, group: &str, key: &str| {
+        inbox[group]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["key"] == key)
+            .map_or(0, |g| g["count"].as_i64().unwrap())
+    };
+    let inbox = desk.api("GET", "/api/conversations?breakdown=true").await;
+    assert_eq!(count(&inbox, "connectors", "whatsapp"), 0);
+    let answer = common::whatsapp_text(
+        &desk.base,
+        "33698765432",
+        "Chloé Martin",
+        "wamid.c1",
+        "Hi",
+        now_ms(),
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    let inbox = desk.api("GET", "/api/conversations?breakdown=true").await;
+    assert_eq!(count(&inbox, "connectors", "whatsapp"), 1, "{inbox}");
+    let support = inbox["teams"][0]["key"].as_str().unwrap().to_string();
+    assert_eq!(count(&inbox, "teams", &support), 1);
+    // Asked again without a change: the same (kept) counts.
+    assert_eq!(
+        desk.api("GET", "/api/conversations?breakdown=true").await["connectors"],
+        inbox["connectors"]
+    );
+    desk.web_form("form-c2", "dora@example.com", "Dora Duval", "Hello").await;
+    let inbox = desk.api("GET", "/api/conversations?breakdown=true").await;
+    assert_eq!(count(&inbox, "connectors", "hello"), 1);
+    let whatsapp = inbox["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["customer"]["name"] == "Chloé Martin")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let resolved = client::request(
+        &desk.base,
+        "PATCH",
+        &format!("/api/conversations/{whatsapp}"),
+        Some(ADMIN),
+        Some(&json!({"status": "resolved"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resolved.status, 200);
+    let inbox = desk.api("GET", "/api/conversations?breakdown=true").await;
+    assert_eq!(count(&inbox, "connectors", "whatsapp"), 0, "{inbox}");
+    assert_eq!(count(&inbox, "connectors", "hello"), 1);
     desk.stop().await;
 }
 

@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -98,26 +97,6 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
-/// A simulated WhatsApp Cloud API: records each message sent and answers a `wamid`.
-async fn graph_api() -> (String, Arc<Mutex<Vec<Value>>>) {
-    let sent = Arc::new(Mutex::new(Vec::new()));
-    let log = sent.clone();
-    let router = axum::Router::new().route(
-        "/{phone_number_id}/messages",
-        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
-            let log = log.clone();
-            async move {
-                let mut log = log.lock().unwrap();
-                log.push(body.clone());
-                axum::Json(json!({"messaging_product": "whatsapp",
-                    "contacts": [{"input": body["to"], "wa_id": body["to"]}],
-                    "messages": [{"id": format!("wamid.sent{}", log.len())}]}))
-            }
-        }),
-    );
-    (common::serve(router).await, sent)
-}
-
 fn desk_config(store_url: &str, graph: &str, extra: &str) -> String {
     common::config_head(store_url)
         + &format!(
@@ -176,7 +155,7 @@ async fn conversation(base: &str, caller: &Caller, id: i64) -> Value {
 /// round-robin; answered on WhatsApp; resolved and reopened; snoozed and woken.
 async fn one_conversation_across_channels(store_url: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let (graph, sent) = graph_api().await;
+    let (graph, sent) = common::graph_api().await;
     let config = desk_config(store_url, &graph, "");
     let (server, base) = common::start_server(dir.path(), &PLUGINS, &config).await;
 
@@ -448,7 +427,7 @@ async fn one_conversation_across_channels_postgres() {
 /// with exactly the messages each had.
 async fn merge_and_undo_carry_conversations(store_url: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let (graph, _) = graph_api().await;
+    let (graph, _) = common::graph_api().await;
     let (server, base) =
         common::start_server(dir.path(), &PLUGINS, &desk_config(store_url, &graph, "")).await;
     let at = now_ms();
@@ -630,7 +609,7 @@ async fn routing_under_concurrency(hosts: &[String], policy: &str) -> Vec<Value>
 async fn round_robin_and_capacity_under_concurrent_webhooks_sqlite() {
     let db = common::sqlite();
     let dir = tempfile::tempdir().unwrap();
-    let (graph, _) = graph_api().await;
+    let (graph, _) = common::graph_api().await;
     let (server, base) =
         common::start_server(dir.path(), &PLUGINS, &desk_config(&db.url, &graph, "")).await;
     routing_under_concurrency(&[base], "round-robin").await;
@@ -640,7 +619,7 @@ async fn round_robin_and_capacity_under_concurrent_webhooks_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_robin_and_capacity_on_two_hosts_on_one_postgres() {
     let Some(db) = common::postgres().await else { return };
-    let (graph, _) = graph_api().await;
+    let (graph, _) = common::graph_api().await;
     let config = desk_config(&db.url, &graph, "");
     let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (first, first_base) = common::start_server(one.path(), &PLUGINS, &config).await;
@@ -653,7 +632,7 @@ async fn round_robin_and_capacity_on_two_hosts_on_one_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn least_open_on_two_hosts_on_one_postgres() {
     let Some(db) = common::postgres().await else { return };
-    let (graph, _) = graph_api().await;
+    let (graph, _) = common::graph_api().await;
     let config = desk_config(&db.url, &graph, "");
     let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (first, first_base) = common::start_server(one.path(), &PLUGINS, &config).await;
@@ -668,7 +647,7 @@ async fn least_open_on_two_hosts_on_one_postgres() {
 async fn roles_csrf_and_sessions_are_enforced() {
     let db = common::sqlite();
     let dir = tempfile::tempdir().unwrap();
-    let (graph, _) = graph_api().await;
+    let (graph, _) = common::graph_api().await;
     let extra = "[auth]\nsession_idle = \"3s\"\nsession_max = \"3s\"\nmax_failures_per_email = 3\n";
     let (server, base) =
         common::start_server(dir.path(), &PLUGINS, &desk_config(&db.url, &graph, extra)).await;
@@ -781,7 +760,7 @@ async fn roles_csrf_and_sessions_are_enforced() {
 async fn personal_tokens_carry_the_users_role() {
     let db = common::sqlite();
     let dir = tempfile::tempdir().unwrap();
-    let (graph, _) = graph_api().await;
+    let (graph, _) = common::graph_api().await;
     let (server, base) =
         common::start_server(dir.path(), &PLUGINS, &desk_config(&db.url, &graph, "")).await;
     add_user(&base, "agent@shop.example", "Agent", "agent").await;
@@ -868,7 +847,7 @@ async fn stream_until_owned(
 async fn the_stream_pushes_conversation_changes_sqlite() {
     let db = common::sqlite();
     let dir = tempfile::tempdir().unwrap();
-    let (graph, _) = graph_api().await;
+    let (graph, _) = common::graph_api().await;
     let (server, base) =
         common::start_server(dir.path(), &PLUGINS, &desk_config(&db.url, &graph, "")).await;
     stream_delivers(&base, &base).await;
@@ -878,7 +857,7 @@ async fn the_stream_pushes_conversation_changes_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stream_of_one_host_carries_changes_made_on_another_postgres() {
     let Some(db) = common::postgres().await else { return };
-    let (graph, _) = graph_api().await;
+    let (graph, _) = common::graph_api().await;
     let config = desk_config(&db.url, &graph, "");
     let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (first, first_base) = common::start_server(one.path(), &PLUGINS, &config).await;
@@ -895,7 +874,7 @@ async fn timers_wake_snoozed_conversations_and_mark_breaches() {
     use switchboard::router::timers::tick;
     let db = common::sqlite();
     let dir = tempfile::tempdir().unwrap();
-    let (graph, _) = graph_api().await;
+    let (graph, _) = common::graph_api().await;
     let (server, base) =
         common::start_server(dir.path(), &PLUGINS, &desk_config(&db.url, &graph, "")).await;
     let now = now_ms();

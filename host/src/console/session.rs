@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::layout::{self, PageError};
 use crate::auth::{Access, AuthError, Principal, SESSION_COOKIE, SessionAuth, secrets_equal};
-use crate::http::AppState;
+use crate::http::{AppState, cookie};
 use crate::store::User;
 
 /// The cookie a form's outcome rides on to the page it redirects to.
@@ -72,17 +72,6 @@ pub(crate) fn clear_flash(response: &mut Response) {
         header::SET_COOKIE,
         HeaderValue::from_static("switchboard_notice=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
     );
-}
-
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value.trim())
 }
 
 /// The logged-in person looking at a page.
@@ -294,10 +283,6 @@ pub(crate) struct LoginForm {
     next: Option<String>,
 }
 
-fn client_address(headers: &HeaderMap, peer: Option<std::net::SocketAddr>) -> String {
-    crate::http::client_address(headers, peer)
-}
-
 /// Logs in from the form: sets the session cookie and goes on; a refusal shows the form again
 /// with the reason.
 pub(crate) async fn login(
@@ -323,7 +308,7 @@ pub(crate) async fn login(
             StatusCode::BAD_REQUEST,
         );
     }
-    let client = client_address(&headers, peer.map(|p| p.0.0));
+    let client = crate::http::client_address(&headers, peer.map(|p| p.0.0));
     match state.auth.login(&form.email, &form.password, &client).await {
         Ok(login) => {
             let max_age = (login.expires_at - crate::store::now_millis()) / 1000;

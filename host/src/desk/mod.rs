@@ -62,6 +62,66 @@ pub struct Desk {
     store: Store,
     registry: Arc<Registry>,
     metrics: Arc<Metrics>,
+    breakdowns: Arc<Breakdowns>,
+}
+
+/// Team and connector counts (`breakdown=true`) are a pass over every conversation of the
+/// statuses asked; each agent's page and each live refresh asks for them. They are kept until a
+/// conversation changes: every change is an event on the store's live channel (from this host,
+/// or relayed from others on PostgreSQL), and any event, or a lag, discards them. A minute is
+/// the longest they are kept even if an event was missed.
+struct Breakdowns {
+    changes: std::sync::Mutex<tokio::sync::broadcast::Receiver<Arc<crate::store::LiveEvent>>>,
+    kept:
+        std::sync::Mutex<std::collections::HashMap<BreakdownKey, (std::time::Instant, Breakdown)>>,
+}
+
+/// Whose counts: the statuses, and the agent whose teams restrict them (none: everyone's).
+type BreakdownKey = (Vec<Status>, Option<i64>);
+type Breakdown = (Vec<GroupCount>, Vec<GroupCount>);
+
+/// The longest breakdown counts are kept.
+const BREAKDOWN_KEPT: std::time::Duration = std::time::Duration::from_secs(60);
+/// Breakdowns kept at most (one per agent and status filter in use).
+const BREAKDOWNS: usize = 512;
+
+impl Breakdowns {
+    /// The counts kept for `key`, unless a conversation changed since.
+    fn get(&self, key: &BreakdownKey) -> Option<Breakdown> {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        if self.changed() {
+            kept.clear();
+            return None;
+        }
+        kept.get(key).filter(|(at, _)| at.elapsed() < BREAKDOWN_KEPT).map(|(_, b)| b.clone())
+    }
+
+    fn put(&self, key: BreakdownKey, breakdown: Breakdown) {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        if self.changed() {
+            // Counted before a change that was just announced: not worth keeping.
+            kept.clear();
+            return;
+        }
+        if kept.len() >= BREAKDOWNS {
+            kept.clear();
+        }
+        kept.insert(key, (std::time::Instant::now(), breakdown));
+    }
+
+    /// Whether any conversation changed since the last look.
+    fn changed(&self) -> bool {
+        use tokio::sync::broadcast::error::TryRecvError;
+        let mut changes = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut changed = false;
+        loop {
+            match changes.try_recv() {
+                Ok(_) | Err(TryRecvError::Lagged(_)) => changed = true,
+                Err(TryRecvError::Empty) => return changed,
+                Err(TryRecvError::Closed) => return true,
+            }
+        }
+    }
 }
 
 /// `GET /api/conversations` filters.
@@ -127,7 +187,17 @@ const MAX_NOTE: usize = 20_000;
 impl Desk {
     /// A desk over `store`, replying through `registry`'s connectors.
     pub fn new(store: Store, registry: Arc<Registry>, metrics: Arc<Metrics>) -> Self {
-        Desk { store, registry, metrics }
+        let breakdowns = Arc::new(Breakdowns {
+            changes: std::sync::Mutex::new(store.subscribe()),
+            kept: Default::default(),
+        });
+        Desk { store, registry, metrics, breakdowns }
+    }
+
+    /// Forgets the inbox's kept team and connector counts (as a change of any conversation
+    /// does), so that the next inbox counts again.
+    pub fn forget_counts(&self) {
+        self.breakdowns.kept.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// An inbox page and the count of each view.
@@ -166,7 +236,11 @@ impl Desk {
             after,
             limit: i64::from(params.limit.unwrap_or(50).clamp(1, 200)),
         };
-        let breakdown = params.breakdown.unwrap_or(false);
+        let key: BreakdownKey =
+            (query.statuses.clone(), query.restricted.then_some(query.viewer).flatten());
+        // Some(kept counts, if any) when they are asked for.
+        let breakdown = params.breakdown.unwrap_or(false).then(|| self.breakdowns.get(&key));
+        let breakdowns = self.breakdowns.clone();
         Ok(self
             .store
             .read(read_job!(|conn| async move {
@@ -179,25 +253,14 @@ impl Desk {
                     })
                     .flatten();
                 let conversations = views::summaries(conn, &rows).await?;
-                let (teams, connectors) = if breakdown {
-                    let (teams, connectors) = sql::breakdown(conn, &query).await?;
-                    let ids: Vec<i64> = teams.iter().filter_map(|(id, _)| *id).collect();
-                    let names = sql::names(conn, "teams", &ids).await?;
-                    let teams = teams
-                        .into_iter()
-                        .map(|(id, count)| GroupCount {
-                            key: id.map_or_else(|| "none".to_string(), |id| id.to_string()),
-                            name: id.and_then(|id| names.get(&id).cloned().flatten()),
-                            count,
-                        })
-                        .collect();
-                    let connectors = connectors
-                        .into_iter()
-                        .map(|(key, count)| GroupCount { key, name: None, count })
-                        .collect();
-                    (Some(teams), Some(connectors))
-                } else {
-                    (None, None)
+                let (teams, connectors) = match breakdown {
+                    Some(Some(kept)) => (Some(kept.0), Some(kept.1)),
+                    Some(None) => {
+                        let counted = breakdown_of(conn, &query).await?;
+                        breakdowns.put(key, counted.clone());
+                        (Some(counted.0), Some(counted.1))
+                    }
+                    None => (None, None),
                 };
                 Ok(Inbox {
                     conversations,
@@ -584,6 +647,24 @@ async fn change_in_tx(
 
 /// Whether the caller may see a conversation: everyone above an agent does; an agent sees
 /// those assigned to them, those of their teams and those of no team.
+/// Conversations per team (named) and per connector under the query's statuses.
+async fn breakdown_of(conn: &mut Conn<'_>, query: &InboxQuery) -> Result<Breakdown, StoreError> {
+    let (teams, connectors) = sql::breakdown(conn, query).await?;
+    let ids: Vec<i64> = teams.iter().filter_map(|(id, _)| *id).collect();
+    let names = sql::names(conn, "teams", &ids).await?;
+    let teams = teams
+        .into_iter()
+        .map(|(id, count)| GroupCount {
+            key: id.map_or_else(|| "none".to_string(), |id| id.to_string()),
+            name: id.and_then(|id| names.get(&id).cloned().flatten()),
+            count,
+        })
+        .collect();
+    let connectors =
+        connectors.into_iter().map(|(key, count)| GroupCount { key, name: None, count }).collect();
+    Ok((teams, connectors))
+}
+
 pub(crate) async fn may_see(
     conn: &mut Conn<'_>,
     who: &Principal,

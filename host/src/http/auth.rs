@@ -20,15 +20,15 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
-/// The session cookie of a request, if it has one.
-pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+/// The value of cookie `name` of a request, if it has one.
+pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.trim())
 }
 
@@ -70,7 +70,7 @@ pub async fn authenticate(
             }
             Err(error) => return ApiError::from(error).into_response(),
         }
-    } else if let Some(cookie) = session_cookie(headers) {
+    } else if let Some(cookie) = cookie(headers, SESSION_COOKIE) {
         match state.auth.session(cookie).await {
             Ok(Some((user, session))) => {
                 if changes_state(request.method()) {

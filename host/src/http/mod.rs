@@ -27,7 +27,7 @@ use axum::routing::{any, delete, get, patch, post, put};
 use utoipa::OpenApi;
 
 pub(crate) use admin::{mask_request, replay_dead_letter};
-pub(crate) use auth::{client_address, session_cookie_header};
+pub(crate) use auth::{client_address, cookie, session_cookie_header};
 pub use error::{ApiError, ErrorBody};
 pub use hooks::process_webhook;
 

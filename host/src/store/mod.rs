@@ -515,6 +515,7 @@ fn migrations(backend: Backend) -> Vec<Migration> {
             include_str!("../../migrations/0005_dead_letter_claims.sql"),
         ),
         (6, "possible duplicates", include_str!("../../migrations/0006_possible_duplicates.sql")),
+        (7, "inbox team counts", include_str!("../../migrations/0007_inbox_team_counts.sql")),
     ];
     let (id, blob) = match backend {
         Backend::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB"),

@@ -510,18 +510,25 @@ async fn find_customers(
         if let Some(phone) = normalizer.phone(q) {
             found.extend(by_identifier(conn, Kind::Phone, &phone, limit).await?);
         }
-        let pattern = format!(
-            "%{}%",
-            q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-        );
-        let named: Vec<(i64,)> = conn
-            .all(
-                "SELECT id FROM customers WHERE merged_into IS NULL AND lower(display_name) LIKE $1 ESCAPE '\\' \
-                 AND id > $3 ORDER BY id LIMIT $2",
-                params![pattern, limit + 1, after],
-            )
-            .await?;
-        found.extend(named.into_iter().map(|(id,)| id));
+        // An address, a phone number or an id is not looked for among names (a pass over every
+        // customer): a name has no `@`, is not six digits and punctuation, and is not `a:b`.
+        let external_like = q.contains(':') && !q.contains(char::is_whitespace);
+        let phone_like = q.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c))
+            && q.chars().filter(char::is_ascii_digit).count() >= 6;
+        if !q.contains('@') && !phone_like && !external_like {
+            let pattern = format!(
+                "%{}%",
+                q.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+            );
+            let named: Vec<(i64,)> = conn
+                .all(
+                    "SELECT id FROM customers WHERE merged_into IS NULL AND lower(display_name) LIKE $1 ESCAPE '\\' \
+                     AND id > $3 ORDER BY id LIMIT $2",
+                    params![pattern, limit + 1, after],
+                )
+                .await?;
+            found.extend(named.into_iter().map(|(id,)| id));
+        }
         found.sort_unstable();
         found.dedup();
         narrow(found);

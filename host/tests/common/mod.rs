@@ -236,9 +236,15 @@ pub async fn start_server(
 /// Posts the recorded request `plugins/{plugin}/fixtures/{name}` to a running server, as the
 /// provider would, and checks that it was accepted.
 pub async fn replay(base: &str, plugin: &str, name: &str) {
-    let path = fixture_path(plugin, name);
-    let recorded = switchboard::recorded::Recorded::parse(&std::fs::read(&path).unwrap()).unwrap();
-    let answer = switchboard::client::send(
+    let answer = send_recorded(base, &fixture_path(plugin, name)).await;
+    assert_eq!(answer.status, 200, "{plugin}/{name}: {}", String::from_utf8_lossy(&answer.body));
+}
+
+/// Posts the recorded request in the `.http` file at `path` to a running server; its answer.
+pub async fn send_recorded(base: &str, path: &std::path::Path) -> switchboard::client::Answer {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let recorded = switchboard::recorded::Recorded::parse(&bytes).unwrap();
+    switchboard::client::send(
         base,
         &recorded.method,
         &recorded.target,
@@ -246,8 +252,7 @@ pub async fn replay(base: &str, plugin: &str, name: &str) {
         &recorded.body,
     )
     .await
-    .unwrap();
-    assert_eq!(answer.status, 200, "{plugin}/{name}: {}", String::from_utf8_lossy(&answer.body));
+    .unwrap()
 }
 
 /// Google's Business Profile API (v4), answering every review name with the review of the
@@ -340,4 +345,24 @@ pub async fn whatsapp_text(
     )
     .await
     .unwrap()
+}
+
+/// A simulated WhatsApp Cloud API: records each message sent and answers a `wamid`.
+pub async fn graph_api() -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = sent.clone();
+    let router = axum::Router::new().route(
+        "/{phone_number_id}/messages",
+        axum::routing::post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+            let log = log.clone();
+            async move {
+                let mut log = log.lock().unwrap();
+                log.push(body.clone());
+                axum::Json(serde_json::json!({"messaging_product": "whatsapp",
+                    "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                    "messages": [{"id": format!("wamid.sent{}", log.len())}]}))
+            }
+        }),
+    );
+    (serve(router).await, sent)
 }

@@ -99,9 +99,28 @@
     }
   }
 
+  let postponed = null;
+
   async function refreshInbox(reason) {
     const block = document.getElementById("inbox-block");
     if (!block) return;
+    // Someone choosing a filter keeps their choice: the refresh waits until they leave it.
+    const filters = block.querySelector("form.filters");
+    if (filters && filters.contains(document.activeElement)) {
+      if (postponed === null) {
+        filters.addEventListener("focusout", () => {
+          setTimeout(() => {
+            if (!filters.contains(document.activeElement) && postponed !== null) {
+              const why = postponed;
+              postponed = null;
+              refreshInbox(why);
+            }
+          }, 0);
+        });
+      }
+      postponed = reason || "";
+      return;
+    }
     const before = new Set(rows().map((r) => r.dataset.id));
     const html = await fragment(block.dataset.live);
     if (html === null) return;
