@@ -501,6 +501,39 @@ async fn console_roles_and_csrf_are_enforced_by_the_server() {
         form(base, &admin, "/connectors/hello/disable", &[("_csrf", &agent_csrf)]).await.status,
         403
     );
+    // A form posted from another site's page is refused whatever it carries.
+    let body = format!("_csrf={admin_csrf}");
+    let foreign = client::send(
+        base,
+        "POST",
+        "/connectors/hello/disable",
+        &[
+            ("Cookie", &admin),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Origin", "https://evil.example"),
+        ],
+        body.as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(foreign.status, 403);
+    let login = format!(
+        "email={}&password=x",
+        form_urlencoded::byte_serialize(ADMIN_USER.as_bytes()).collect::<String>()
+    );
+    let foreign_login = client::send(
+        base,
+        "POST",
+        "/login",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Origin", "https://evil.example"),
+        ],
+        login.as_bytes(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(foreign_login.status, 403);
     let done = form(base, &admin, "/connectors/hello/disable", &[("_csrf", &admin_csrf)]).await;
     assert_eq!(done.status, 303);
     assert_eq!(done.header("location"), Some("/connectors"));

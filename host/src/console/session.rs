@@ -136,6 +136,30 @@ fn to_login(parts: &Parts) -> Response {
     Redirect::to(&format!("/login?next={next}")).into_response()
 }
 
+/// Whether a form came from a page of this server. Browsers name the page's origin in `Origin`
+/// on every form post; one from another site is refused before anything else (the session's
+/// CSRF token refuses it too, and logging in has no token). No `Origin` (an old browser, a
+/// script) is left to the token.
+fn same_origin(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let authority = |url: &str| {
+        url.split_once("://")
+            .map(|(_, rest)| rest.split('/').next().unwrap_or("").to_ascii_lowercase())
+    };
+    let origin = authority(origin);
+    let own_host =
+        headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_ascii_lowercase);
+    let public = state.public_url.as_deref().and_then(authority);
+    origin.is_some() && (origin == public || origin == own_host)
+}
+
+fn foreign_form() -> Response {
+    PageError::Forbidden("This form was sent from another site; nothing was done.".into())
+        .into_response()
+}
+
 impl FromRequestParts<AppState> for Viewer {
     type Rejection = Response;
 
@@ -175,6 +199,9 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Submitted<T> {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = request.into_parts();
+        if !same_origin(state, &parts.headers) {
+            return Err(foreign_form());
+        }
         let viewer = Viewer::from_request_parts(&mut parts, state).await?;
         let form_type = parts
             .headers
@@ -291,6 +318,9 @@ pub(crate) async fn login(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    if !same_origin(&state, &headers) {
+        return foreign_form();
+    }
     let Ok(form) = serde_urlencoded::from_bytes::<LoginForm>(&body) else {
         return login_form(
             "/inbox",
