@@ -1,6 +1,10 @@
 //! What the host offers: logging, the connector's config and secrets, and private state.
 
 use crate::ConnectorError;
+// Natively (`cargo test`), the mock host a test installed answers instead of the sandbox's.
+#[cfg(not(target_arch = "wasm32"))]
+use crate::native as imports;
+#[cfg(target_arch = "wasm32")]
 use crate::wit::switchboard::connector::host as imports;
 
 pub use imports::{HostError, LogLevel};

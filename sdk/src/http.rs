@@ -17,6 +17,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+#[cfg(target_arch = "wasm32")]
 use wstd::http::{Body, Client, Request};
 
 use crate::ConnectorError;
@@ -126,6 +127,7 @@ pub struct RequestBuilder {
     url: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     timeout: Option<Duration>,
 }
 
@@ -196,8 +198,19 @@ impl RequestBuilder {
         self
     }
 
-    /// Sends the request and reads the whole response.
+    /// Sends the request and reads the whole response. In a native test, the mock host answers
+    /// it from its recorded responses.
     pub fn send(self) -> Result<Response, HttpError> {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            crate::native::send(&self.method, &self.url, &self.headers, &self.body)
+        }
+        #[cfg(target_arch = "wasm32")]
+        self.send_through_host()
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn send_through_host(self) -> Result<Response, HttpError> {
         let mut builder = Request::builder().method(self.method.as_str()).uri(self.url.as_str());
         for (name, value) in &self.headers {
             builder = builder.header(name.as_str(), value.as_str());
@@ -241,6 +254,7 @@ impl RequestBuilder {
 
 /// The host reports a refused destination as `internal-error` with its reason; anything else
 /// is a network or provider failure.
+#[cfg(target_arch = "wasm32")]
 fn classify(error: wstd::http::Error) -> HttpError {
     use wstd::http::ErrorCode;
     for cause in error.chain() {

@@ -34,7 +34,11 @@ pub mod form;
 pub mod geo;
 pub mod host;
 pub mod http;
+#[cfg(not(target_arch = "wasm32"))]
+mod native;
 pub mod signature;
+#[cfg(all(any(test, feature = "testing"), not(target_arch = "wasm32")))]
+pub mod testing;
 pub mod time;
 
 /// Generated bindings of the `plugin` world. Private: the public API re-exports what a
@@ -168,7 +172,37 @@ macro_rules! export_connector {
                 }
             }
 
+            // Exported from the component only: a native build (`cargo test`) calls the
+            // connector's functions directly, with the SDK's mock host.
+            #[cfg(target_arch = "wasm32")]
     $crate::__export_plugin_impl!(__SwitchboardGuest with_types_in $crate::__private::wit);
+        };
+        // Natively nothing exports the connector; naming its functions here keeps them (and
+        // what they use) from reading as dead code.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: () = {
+            let _ = <$connector as $crate::Connector>::manifest as fn() -> $crate::Manifest;
+            let _ = <$connector as $crate::Connector>::handle_webhook
+                as fn(
+                    $crate::HttpRequest,
+                )
+                    -> ::core::result::Result<$crate::WebhookOutcome, $crate::ConnectorError>;
+            let _ = <$connector as $crate::Connector>::poll
+                as fn(
+                    ::core::option::Option<::std::string::String>,
+                )
+                    -> ::core::result::Result<$crate::PollOutcome, $crate::ConnectorError>;
+            let _ = <$connector as $crate::Connector>::send
+                as fn(
+                    $crate::OutboundMessage,
+                ) -> ::core::result::Result<$crate::Receipt, $crate::ConnectorError>;
+            let _ = <$connector as $crate::Connector>::geocode
+                as fn(
+                    $crate::Address,
+                ) -> ::core::result::Result<
+                    ::core::option::Option<$crate::GeoPoint>,
+                    $crate::ConnectorError,
+                >;
         };
     };
 }

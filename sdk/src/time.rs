@@ -2,8 +2,14 @@
 
 use crate::{ConnectorError, Timestamp};
 
-/// The current time, from the host's wall clock.
+/// The current time, from the host's wall clock (for a webhook, it starts at the time the host
+/// received the request, so a replay reads the original time). In a native test, the mock
+/// host's clock when one is set.
 pub fn now_millis() -> Timestamp {
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Some(now) = crate::native::now() {
+        return now;
+    }
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as Timestamp)

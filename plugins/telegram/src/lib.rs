@@ -287,3 +287,74 @@ impl Connector for Telegram {
 }
 
 export_connector!(Telegram);
+
+/// Native unit tests (`cargo test -p switchboard-plugin-telegram`): the connector's logic with
+/// the SDK's mock host, no sandbox.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_sdk::testing::{MockHost, recorded};
+
+    #[test]
+    fn a_message_with_the_right_secret_becomes_an_interaction() {
+        let _host = MockHost::new().config("secret_token", "fixture-secret-token").install();
+        let outcome =
+            Telegram::handle_webhook(recorded(include_str!("../fixtures/message.http"))).unwrap();
+        assert_eq!(outcome.events.len(), 1);
+        let Event::Interaction(message) = &outcome.events[0] else { panic!("{outcome:?}") };
+        let telegram_user = |point: &ContactPoint| matches!(&point.identifier, Identifier::External(id) if id.namespace == USER);
+        assert!(message.contact.identifiers.iter().any(telegram_user), "{message:?}");
+    }
+
+    #[test]
+    fn a_wrong_secret_is_refused() {
+        let _host = MockHost::new().config("secret_token", "fixture-secret-token").install();
+        let refused =
+            Telegram::handle_webhook(recorded(include_str!("../fixtures/wrong-secret.http")));
+        assert!(matches!(refused, Err(ConnectorError::Unauthorized(_))), "{refused:?}");
+    }
+
+    #[test]
+    fn a_reply_goes_to_send_message_with_the_users_chat() {
+        let host = MockHost::new()
+            .config("bot_token", "123:abc")
+            .config("api_base", "https://telegram.test")
+            .respond(
+                "POST",
+                "https://telegram.test/bot123:abc/sendMessage",
+                200,
+                r#"{"ok": true, "result": {"message_id": 77, "date": 1795600800}}"#,
+            )
+            .install();
+        let mut message = OutboundMessage {
+            to: vec![Identifier::external(USER, "111111111")],
+            subject: None,
+            text: "Your parcel left this morning.".into(),
+            thread_id: None,
+            in_reply_to: None,
+            references: vec![],
+            attributes: vec![],
+        };
+        let receipt = Telegram::send(message.clone()).unwrap();
+        assert_eq!(receipt.provider_id, "111111111:77");
+        assert_eq!(receipt.sent_at, 1_795_600_800_000);
+        let sent = host.requests();
+        assert_eq!(sent.len(), 1);
+        let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+        assert_eq!(body, json!({"chat_id": "111111111", "text": "Your parcel left this morning."}));
+        // Telegram's refusal of the token is a config error, not a retry.
+        drop(host);
+        let _host = MockHost::new()
+            .config("bot_token", "123:abc")
+            .config("api_base", "https://telegram.test")
+            .respond(
+                "POST",
+                "https://telegram.test/",
+                401,
+                r#"{"ok": false, "description": "Unauthorized"}"#,
+            )
+            .install();
+        message.text = "again".into();
+        assert!(matches!(Telegram::send(message), Err(ConnectorError::Config(_))));
+    }
+}
