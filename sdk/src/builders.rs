@@ -212,7 +212,7 @@ impl Contact {
 
     /// Adds a free-form attribute.
     pub fn attr(mut self, key: &str, value: &str) -> Self {
-        self.attributes.push(attribute(key, value));
+        push_attribute(&mut self.attributes, key, value);
         self
     }
 
@@ -228,9 +228,38 @@ impl Contact {
         self
     }
 
-    /// Reports this contact as seen, with the provider's id of the update.
+    /// Reports this contact as seen, with the provider's id of the update, now (see
+    /// [`ContactUpdate::at`]).
     pub fn update(self, provider_id: &str) -> ContactUpdate {
         ContactUpdate { provider_id: provider_id.into(), contact: self, occurred_at: now_millis() }
+    }
+}
+
+impl ContactUpdate {
+    /// When the provider says the contact changed.
+    pub fn at(mut self, occurred_at: Timestamp) -> Self {
+        self.occurred_at = occurred_at;
+        self
+    }
+}
+
+impl Attachment {
+    /// A file of `content_type` and `size_bytes` that came with a message (its content is not
+    /// stored); name it and say where the provider keeps it with the builder methods.
+    pub fn new(content_type: &str, size_bytes: u64) -> Self {
+        Attachment { name: None, content_type: content_type.into(), size_bytes, url: None }
+    }
+
+    /// The file's name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = non_blank(name);
+        self
+    }
+
+    /// Where the provider keeps it (Twilio's `MediaUrl0`).
+    pub fn url(mut self, url: &str) -> Self {
+        self.url = non_blank(url);
+        self
     }
 }
 
@@ -307,7 +336,7 @@ impl Interaction {
 
     /// Adds a free-form attribute.
     pub fn attr(mut self, key: &str, value: &str) -> Self {
-        self.attributes.push(attribute(key, value));
+        push_attribute(&mut self.attributes, key, value);
         self
     }
 }
@@ -423,7 +452,7 @@ impl Order {
 
     /// Adds a free-form attribute.
     pub fn attr(mut self, key: &str, value: &str) -> Self {
-        self.attributes.push(attribute(key, value));
+        push_attribute(&mut self.attributes, key, value);
         self
     }
 }
@@ -473,7 +502,7 @@ impl Payment {
 
     /// Adds a free-form attribute (payment method, processor's customer id…).
     pub fn attr(mut self, key: &str, value: &str) -> Self {
-        self.attributes.push(attribute(key, value));
+        push_attribute(&mut self.attributes, key, value);
         self
     }
 }
@@ -531,7 +560,7 @@ impl Shipment {
 
     /// Adds a free-form attribute (checkpoint, the carrier's own status…).
     pub fn attr(mut self, key: &str, value: &str) -> Self {
-        self.attributes.push(attribute(key, value));
+        push_attribute(&mut self.attributes, key, value);
         self
     }
 }
@@ -552,6 +581,12 @@ impl Consent {
     /// Says what the person did.
     pub fn reason(mut self, reason: &str) -> Self {
         self.reason = non_blank(reason);
+        self
+    }
+
+    /// When the person did it.
+    pub fn at(mut self, occurred_at: Timestamp) -> Self {
+        self.occurred_at = occurred_at;
         self
     }
 }
@@ -688,10 +723,31 @@ impl Receipt {
             sent_at: now_millis(),
         }
     }
+
+    /// When the provider says it sent the message.
+    pub fn at(mut self, sent_at: Timestamp) -> Self {
+        self.sent_at = sent_at;
+        self
+    }
+
+    /// The provider's thread (chat, conversation) the message went to.
+    pub fn thread(mut self, thread_id: &str) -> Self {
+        self.thread_id = non_blank(thread_id);
+        self
+    }
+
+    /// The provider's status of the message, e.g. `queued`.
+    pub fn status(mut self, status: &str) -> Self {
+        self.status = non_blank(status);
+        self
+    }
 }
 
-fn attribute(key: &str, value: &str) -> Attribute {
-    Attribute { key: key.into(), value: value.into() }
+/// Adds an attribute unless its value is blank, as every builder skips blank values.
+fn push_attribute(attributes: &mut Vec<Attribute>, key: &str, value: &str) {
+    if !value.trim().is_empty() {
+        attributes.push(Attribute { key: key.into(), value: value.into() });
+    }
 }
 
 fn non_blank(value: &str) -> Option<String> {

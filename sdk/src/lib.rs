@@ -237,6 +237,12 @@ pub mod __private {
     }
 }
 
+/// The serde the SDK builds with, for connectors that parse provider JSON without a serde
+/// dependency of their own: `#[derive(Deserialize)] #[serde(crate = "switchboard_sdk::serde")]`.
+pub use serde;
+/// serde_json, likewise.
+pub use serde_json;
+
 /// Everything a typical connector uses, in one import.
 pub mod prelude {
     pub use crate::host::{config, config_or, log, require_config};
@@ -248,5 +254,7 @@ pub mod prelude {
         PhoneFormat, PhoneNumber, PollOutcome, Provenance, Receipt, Shipment, ShipmentStatus,
         WebhookOutcome, export_connector,
     };
+    pub use crate::{Timestamp, http, signature, time};
+    pub use serde::{Deserialize, Serialize};
     pub use serde_json::{Value, json};
 }
