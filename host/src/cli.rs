@@ -11,6 +11,7 @@ use serde_json::json;
 use switchboard::identity::Normalizer;
 use switchboard::recorded::Recorded;
 
+mod scaffold;
 mod users;
 use switchboard::runtime::{
     AllowedHost, CallError, ConnectorSettings, Limits, LoadedConnector, MemoryKv, Runtime,
@@ -138,7 +139,39 @@ enum DeadLettersCommand {
 
 #[derive(Debug, Subcommand)]
 enum PluginCommand {
-    /// Checks a component and prints its manifest, WIT version, imports and size.
+    /// Writes a new connector project: manifest, a webhook handler with a signature check, a
+    /// send, a recorded request, a native unit test and a README, ready to build and test.
+    New {
+        /// The connector's id, e.g. `viber` (lower case letters, digits, dashes).
+        name: String,
+        /// The language.
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: scaffold::Lang,
+        /// Where to write it (default: `./NAME`); must not exist or be empty.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Rust: take switchboard-sdk from this folder (default: the checkout this
+        /// switchboard was built from, when it is on this machine, else its git repository).
+        #[arg(long, conflicts_with_all = ["sdk_git", "sdk_version"])]
+        sdk_path: Option<PathBuf>,
+        /// Rust: take switchboard-sdk from this git repository.
+        #[arg(long, conflicts_with = "sdk_version")]
+        sdk_git: Option<String>,
+        /// Rust: take this published version of switchboard-sdk from crates.io.
+        #[arg(long)]
+        sdk_version: Option<String>,
+    },
+    /// Builds the connector project in DIR into a component in `DIR/dist/`: Rust for
+    /// `wasm32-wasip2` with the small, fast profile the bundled connectors use; JavaScript and
+    /// Python with their componentizers. Then checks that the host loads it.
+    Build {
+        /// The project (default: the current folder).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Checks a component and prints its manifest, WIT version, size, imports (with what the host
+    /// does with each, and a warning for any it refuses) and exports. Exits 1 if the host would
+    /// refuse it.
     Inspect {
         /// The component (`.wasm`).
         file: PathBuf,
@@ -146,14 +179,44 @@ enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Runs the connector's `handle-webhook` on a recorded request and prints the response
-    /// and the normalized events as JSON. Exits 1 if the connector refused the request.
+    /// Runs one of the connector's exports and prints what it answered as JSON: `handle-webhook`
+    /// on a recorded request (`--request`), `send` (`--send`), `poll` (`--poll`) or `geocode`
+    /// (`--geocode`). Exits 1 if the connector refused the call.
+    ///
+    /// Outbound HTTP goes to the network (within `--allow-host`), or is answered from recorded
+    /// responses (`--responses DIR`); each request the connector made is printed on standard
+    /// error. `--now` sets the clock, so an old recording's signature window verifies.
+    #[command(group(clap::ArgGroup::new("call").required(true).args(["request", "send", "poll", "geocode"])))]
     Test {
         /// The component (`.wasm`).
         file: PathBuf,
-        /// The recorded request: request line, headers, blank line, body.
+        /// Runs `handle-webhook` on a recorded request: request line, headers, blank line, body.
         #[arg(long, short = 'r')]
-        request: PathBuf,
+        request: Option<PathBuf>,
+        /// Runs `send` with the message in this JSON file, e.g. `{"to": [{"kind": "external",
+        /// "namespace": "viber:user", "value": "42"}], "text": "Hello"}` (`kind` is `email`,
+        /// `phone` or `external`; `subject`, `thread_id`, `in_reply_to` are optional).
+        #[arg(long)]
+        send: Option<PathBuf>,
+        /// Runs `poll`, from `--cursor` when given.
+        #[arg(long)]
+        poll: bool,
+        /// The cursor `poll` starts from (what its previous call answered as `next_cursor`).
+        #[arg(long, requires = "poll")]
+        cursor: Option<String>,
+        /// Runs `geocode` on an address: JSON such as `{"line1": "12 rue de la République",
+        /// "city": "Lyon", "postal_code": "69002", "country": "FR"}`, or a file holding it.
+        #[arg(long)]
+        geocode: Option<String>,
+        /// Answers the connector's outbound HTTP with the recorded responses (`.http`: an
+        /// optional `METHOD URL` line, a status line, headers, a blank line, the body) in this
+        /// folder instead of the network.
+        #[arg(long)]
+        responses: Option<PathBuf>,
+        /// The time the call happens, as the connector's clock reads it (a webhook: when the
+        /// request was received): RFC 3339 (`2026-11-25T10:00:00Z`) or ms since the epoch.
+        #[arg(long, value_parser = parse_time)]
+        now: Option<i64>,
         /// A value of the connector's config table, `key=value`; repeatable.
         #[arg(long = "config", short = 'c', value_parser = parse_key_value)]
         config: Vec<(String, String)>,
@@ -174,6 +237,15 @@ enum PluginCommand {
         #[arg(long)]
         region: Option<String>,
     },
+}
+
+fn parse_time(value: &str) -> Result<i64, String> {
+    if let Ok(ms) = value.trim().parse::<i64>() {
+        return Ok(ms);
+    }
+    chrono::DateTime::parse_from_rfc3339(value.trim())
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| format!("`{value}` is neither RFC 3339 (2026-11-25T10:00:00Z) nor ms since the epoch"))
 }
 
 fn parse_key_value(value: &str) -> Result<(String, String), String> {
@@ -270,10 +342,37 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             };
             admin(&remote, method, &path).await
         }
+        Command::Plugin(PluginCommand::New { name, lang, dir, sdk_path, sdk_git, sdk_version }) => {
+            let sdk = match (sdk_path, sdk_git, sdk_version) {
+                (Some(path), _, _) => scaffold::SdkSource::Path(
+                    path.canonicalize()
+                        .with_context(|| format!("--sdk-path {} does not exist", path.display()))?,
+                ),
+                (_, Some(url), _) => scaffold::SdkSource::Git(url),
+                (_, _, Some(version)) => scaffold::SdkSource::Registry(version),
+                _ => scaffold::SdkSource::default_for_this_build(),
+            };
+            let dir = scaffold::new_project(&name, lang, dir.as_deref(), &sdk)?;
+            println!("wrote a {lang:?} connector project in {}", dir.display());
+            println!("next: cd {} && cargo test && switchboard plugin build", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plugin(PluginCommand::Build { dir }) => {
+            let component = scaffold::build(&dir)?;
+            let code = inspect(&component, false).await?;
+            println!("component: {}", component.display());
+            Ok(code)
+        }
         Command::Plugin(PluginCommand::Inspect { file, json }) => inspect(&file, json).await,
         Command::Plugin(PluginCommand::Test {
             file,
             request,
+            send,
+            poll,
+            cursor,
+            geocode,
+            responses,
+            now,
             config,
             allow_hosts,
             url,
@@ -282,6 +381,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             region,
         }) => {
             let normalizer = Normalizer::new(region.as_deref(), &[])?;
+            let recordings = match &responses {
+                Some(dir) => Some(Arc::new(
+                    switchboard::recorded::Recordings::from_dir(dir).map_err(anyhow::Error::msg)?,
+                )),
+                None => None,
+            };
             let settings = ConnectorSettings {
                 id,
                 config: config.into_iter().collect::<BTreeMap<_, _>>(),
@@ -290,9 +395,27 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                     deadline: std::time::Duration::from_millis(deadline_ms),
                     ..Limits::default()
                 },
+                recordings: recordings.clone(),
+                clock: now,
                 ..ConnectorSettings::default()
             };
-            test(&file, &request, url.as_deref(), settings, &normalizer).await
+            let call = match (request, send, geocode) {
+                (Some(request), _, _) => Call::Webhook { request, url },
+                (_, Some(message), _) => Call::Send(message),
+                (_, _, Some(address)) => Call::Geocode(address),
+                _ if poll => Call::Poll(cursor),
+                _ => bail!("say which export to run: --request, --send, --poll or --geocode"),
+            };
+            let outcome = test(&file, call, now, settings, &normalizer).await;
+            if let Some(recordings) = recordings {
+                for (method, url, size, answered_by) in recordings.requests() {
+                    match answered_by {
+                        Some(file) => eprintln!("outbound: {method} {url} ({size} bytes) answered by {file}"),
+                        None => eprintln!("outbound: {method} {url} ({size} bytes): no recorded response answers it"),
+                    }
+                }
+            }
+            outcome
         }
     }
 }
@@ -379,24 +502,12 @@ fn redact_url(url: &str) -> String {
 
 fn cli_runtime() -> anyhow::Result<Runtime> {
     let config = RuntimeConfig {
-        cache_dir: default_cache_dir(),
+        cache_dir: switchboard::runtime::default_cache_dir(),
         // One call at a time: a small pool reserves little address space.
         max_concurrent_calls: 4,
         ..RuntimeConfig::default()
     };
     Runtime::new(config, Arc::new(MemoryKv::new())).context("failed to start the plugin runtime")
-}
-
-/// `$SWITCHBOARD_CACHE_DIR`, else `$XDG_CACHE_HOME/switchboard/components`, else
-/// `~/.cache/switchboard/components`.
-fn default_cache_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("SWITCHBOARD_CACHE_DIR") {
-        return Some(PathBuf::from(dir));
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
-    Some(base.join("switchboard").join("components"))
 }
 
 async fn load(file: &Path, settings: ConnectorSettings) -> anyhow::Result<LoadedConnector> {
@@ -408,32 +519,80 @@ async fn load(file: &Path, settings: ConnectorSettings) -> anyhow::Result<Loaded
 }
 
 async fn inspect(file: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
-    let connector = load(file, ConnectorSettings::default()).await?;
-    let manifest = connector.manifest();
-    let world = format!("switchboard:connector/plugin@{}", connector.wit_version());
+    use switchboard::runtime::ImportStatus;
+    let bytes = std::fs::read(file).with_context(|| format!("failed to read {}", file.display()))?;
+    let runtime = cli_runtime()?;
+    let interface = runtime
+        .interface(&bytes)
+        .await
+        .with_context(|| format!("{} is not a component", file.display()))?;
+    let refused: Vec<&str> = interface
+        .imports
+        .iter()
+        .filter(|(_, status)| *status == ImportStatus::Refused)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let loaded = runtime.load(&bytes, ConnectorSettings::default()).await;
+    let status_text = |status: &ImportStatus| match status {
+        ImportStatus::Provided => "provided".to_string(),
+        ImportStatus::Inert(why) => format!("provided, but {why}"),
+        ImportStatus::Refused => "REFUSED: the host does not provide it".to_string(),
+    };
     if as_json {
-        let report = json!({
+        let imports: Vec<_> = interface
+            .imports
+            .iter()
+            .map(|(name, status)| json!({"name": name, "status": status_text(status)}))
+            .collect();
+        let mut report = json!({
             "file": file.display().to_string(),
-            "size_bytes": connector.size_bytes(),
-            "sha256": connector.sha256(),
-            "world": world,
-            "wit_version": connector.wit_version(),
-            "manifest": manifest,
+            "size_bytes": bytes.len(),
+            "imports": imports,
+            "exports": interface.exports,
         });
+        match &loaded {
+            Ok(connector) => {
+                report["sha256"] = json!(connector.sha256());
+                report["world"] = json!(format!("switchboard:connector/plugin@{}", connector.wit_version()));
+                report["wit_version"] = json!(connector.wit_version());
+                report["manifest"] = serde_json::to_value(connector.manifest())?;
+            }
+            Err(error) => report["refused"] = json!(error.to_string()),
+        }
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("file:          {}", file.display());
-        println!("size:          {} bytes", connector.size_bytes());
-        println!("sha256:        {}", connector.sha256());
-        println!("world:         {world}");
-        println!("wit version:   {}", connector.wit_version());
-        println!("id:            {}", manifest.id);
-        println!("version:       {}", manifest.version);
-        println!("display name:  {}", manifest.display_name);
-        println!("channels:      {}", manifest.channels.join(", "));
-        println!("capabilities:  {}", manifest.capabilities.names().join(", "));
+        println!("size:          {} bytes", bytes.len());
+        if let Ok(connector) = &loaded {
+            let manifest = connector.manifest();
+            println!("sha256:        {}", connector.sha256());
+            println!("world:         switchboard:connector/plugin@{}", connector.wit_version());
+            println!("wit version:   {}", connector.wit_version());
+            println!("id:            {}", manifest.id);
+            println!("version:       {}", manifest.version);
+            println!("display name:  {}", manifest.display_name);
+            println!("channels:      {}", manifest.channels.join(", "));
+            println!("capabilities:  {}", manifest.capabilities.names().join(", "));
+        }
+        println!("imports:");
+        for (name, status) in &interface.imports {
+            println!("  {name}  ({})", status_text(status));
+        }
+        println!("exports:");
+        for name in &interface.exports {
+            println!("  {name}");
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    for name in &refused {
+        eprintln!("warning: {name} is not provided by the Switchboard host: the component will not load");
+    }
+    match loaded {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(error) => {
+            eprintln!("error: {} was refused: {error}", file.display());
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// What the store would do with each identifier of the events (on standard error, so the
@@ -464,23 +623,67 @@ fn identifier_report(normalizer: &Normalizer, events: &[switchboard::model::Even
     report
 }
 
+/// Which export `plugin test` runs, with its input.
+enum Call {
+    Webhook { request: PathBuf, url: Option<String> },
+    Send(PathBuf),
+    Poll(Option<String>),
+    Geocode(String),
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> anyhow::Result<T> {
+    serde_json::from_str(text).with_context(|| format!("{what} is not the expected JSON"))
+}
+
 async fn test(
     file: &Path,
-    request_file: &Path,
-    url: Option<&str>,
+    call: Call,
+    now: Option<i64>,
     settings: ConnectorSettings,
     normalizer: &Normalizer,
 ) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(request_file)
-        .with_context(|| format!("failed to read {}", request_file.display()))?;
-    let recorded = Recorded::parse(&bytes)
-        .with_context(|| format!("{} is not a recorded request", request_file.display()))?;
     let connector = load(file, settings).await?;
-    let request = recorded.to_request(connector.id(), url)?;
-    match connector.handle_webhook(request).await {
-        Ok(outcome) => {
-            println!("{}", serde_json::to_string_pretty(&outcome)?);
+    let answered = match call {
+        Call::Webhook { request, url } => {
+            let bytes = std::fs::read(&request)
+                .with_context(|| format!("failed to read {}", request.display()))?;
+            let recorded = Recorded::parse(&bytes)
+                .with_context(|| format!("{} is not a recorded request", request.display()))?;
+            let mut request = recorded.to_request(connector.id(), url.as_deref())?;
+            if let Some(now) = now {
+                request.received_at = now;
+            }
+            connector.handle_webhook(request).await.map(|outcome| {
+                eprint!("{}", identifier_report(normalizer, &outcome.events));
+                serde_json::to_value(&outcome)
+            })
+        }
+        Call::Send(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("failed to read {}", path.display()))?;
+            let message: switchboard::model::OutboundMessage =
+                read_json(&path.display().to_string(), &text)?;
+            connector.send(message).await.map(|receipt| serde_json::to_value(&receipt))
+        }
+        Call::Poll(cursor) => connector.poll(cursor).await.map(|outcome| {
             eprint!("{}", identifier_report(normalizer, &outcome.events));
+            serde_json::to_value(&outcome)
+        }),
+        Call::Geocode(address) => {
+            let text = if address.trim_start().starts_with('{') {
+                address
+            } else {
+                std::fs::read_to_string(&address).with_context(|| {
+                    format!("--geocode takes an address as JSON, or a file of it; cannot read `{address}`")
+                })?
+            };
+            let address: switchboard::model::Address = read_json("the address", &text)?;
+            connector.geocode(address).await.map(|point| serde_json::to_value(&point))
+        }
+    };
+    match answered {
+        Ok(value) => {
+            println!("{}", serde_json::to_string_pretty(&value?)?);
             Ok(ExitCode::SUCCESS)
         }
         Err(CallError::Connector { error, .. }) => {

@@ -728,8 +728,13 @@ impl Checker<'_> {
             });
         }
         let runtime = Runtime {
-            cache_dir: base
-                .join(raw.runtime.cache_dir.unwrap_or_else(|| ".switchboard/cache".into())),
+            // Unset: the cache `switchboard plugin test` uses too, so a component is compiled
+            // once on a machine.
+            cache_dir: match raw.runtime.cache_dir {
+                Some(dir) => base.join(dir),
+                None => crate::runtime::default_cache_dir()
+                    .unwrap_or_else(|| base.join(".switchboard/cache")),
+            },
             plugins_dir: raw.runtime.plugins_dir.map(|d| base.join(d)),
             max_concurrent_calls: raw.runtime.max_concurrent_calls.unwrap_or(128),
         };

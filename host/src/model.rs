@@ -271,8 +271,9 @@ pub enum OrderStatus {
 }
 
 /// A postal address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[allow(missing_docs)]
+#[serde(default)]
 pub struct Address {
     pub name: Option<String>,
     pub line1: Option<String>,
@@ -600,8 +601,10 @@ pub struct OutboundMessage {
     /// The provider id of the message answered.
     pub in_reply_to: Option<String>,
     /// Earlier messages of the thread, oldest first.
+    #[serde(default)]
     pub references: Vec<String>,
     /// Anything else.
+    #[serde(default)]
     pub attributes: Vec<Attribute>,
 }
 

@@ -43,6 +43,12 @@ pub enum RecordedError {
         /// Bytes after the blank line.
         actual: usize,
     },
+    /// A recorded response has no status line.
+    #[error("expected a status line such as `HTTP/1.1 200 OK` (after an optional `METHOD URL` line)")]
+    MissingStatusLine,
+    /// A recorded response's status line is malformed.
+    #[error("`{0}` is not a status line such as `HTTP/1.1 200 OK`")]
+    BadStatusLine(String),
     /// The target is relative and there is no `Host` header to make the public URL from.
     #[error(
         "the request target `{0}` is a path but there is no Host header to build the public URL"
@@ -83,40 +89,7 @@ impl Recorded {
             return Err(RecordedError::BadRequestLine(request_line));
         }
         let (method, target) = (method.to_ascii_uppercase(), target.to_string());
-        let mut headers = Vec::new();
-        loop {
-            let line_number = lines.number + 1;
-            match lines.next() {
-                None => break,
-                Some(line) if line.is_empty() => break,
-                Some(line) => {
-                    let Some((name, value)) = line.split_once(':') else {
-                        return Err(RecordedError::BadHeader { line: line_number, text: line });
-                    };
-                    headers.push((name.trim().to_string(), value.trim().to_string()));
-                }
-            }
-        }
-        let rest = lines.rest;
-        let length = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-length"));
-        let body = match length {
-            Some((_, declared)) => {
-                let n: usize = declared.parse().map_err(|_| RecordedError::BadContentLength {
-                    declared: declared.clone(),
-                    actual: rest.len(),
-                })?;
-                rest.get(..n)
-                    .ok_or_else(|| RecordedError::BadContentLength {
-                        declared: declared.clone(),
-                        actual: rest.len(),
-                    })?
-                    .to_vec()
-            }
-            None => {
-                let trimmed = rest.strip_suffix(b"\n").unwrap_or(rest);
-                trimmed.strip_suffix(b"\r").unwrap_or(trimmed).to_vec()
-            }
-        };
+        let (headers, body) = head_and_body(lines)?;
         Ok(Recorded { method, target, headers, body })
     }
 
@@ -168,6 +141,162 @@ impl Recorded {
     }
 }
 
+/// The headers after the first line of a message, up to the blank line, and the body after it:
+/// `Content-Length` bytes when it says, else the rest less one trailing newline.
+fn head_and_body(mut lines: Lines<'_>) -> Result<(Vec<(String, String)>, Vec<u8>), RecordedError> {
+    let mut headers = Vec::new();
+    loop {
+        let line_number = lines.number + 1;
+        match lines.next() {
+            None => break,
+            Some(line) if line.is_empty() => break,
+            Some(line) => {
+                let Some((name, value)) = line.split_once(':') else {
+                    return Err(RecordedError::BadHeader { line: line_number, text: line });
+                };
+                headers.push((name.trim().to_string(), value.trim().to_string()));
+            }
+        }
+    }
+    let rest = lines.rest;
+    let length = headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("content-length"));
+    let body = match length {
+        Some((_, declared)) => {
+            let n: usize = declared.parse().map_err(|_| RecordedError::BadContentLength {
+                declared: declared.clone(),
+                actual: rest.len(),
+            })?;
+            rest.get(..n)
+                .ok_or_else(|| RecordedError::BadContentLength {
+                    declared: declared.clone(),
+                    actual: rest.len(),
+                })?
+                .to_vec()
+        }
+        None => {
+            let trimmed = rest.strip_suffix(b"\n").unwrap_or(rest);
+            trimmed.strip_suffix(b"\r").unwrap_or(trimmed).to_vec()
+        }
+    };
+    Ok((headers, body))
+}
+
+/// A provider's recorded answer (`.http`, as a request is recorded): a status line
+/// (`HTTP/1.1 200 OK`), headers, a blank line and the body, optionally after a line naming the
+/// request it answers (`POST https://api.example.com/v1/messages`, the URL a prefix).
+///
+/// ```text
+/// POST https://api.telegram.org/bot123:abc/sendMessage
+/// HTTP/1.1 200 OK
+/// Content-Type: application/json
+///
+/// {"ok": true, "result": {"message_id": 77}}
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedResponse {
+    /// The request it answers: method and URL prefix; `None` answers any request.
+    pub answers: Option<(String, String)>,
+    /// Status code.
+    pub status: u16,
+    /// Headers in order.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl RecordedResponse {
+    /// Parses the bytes of a recorded response.
+    pub fn parse(bytes: &[u8]) -> Result<Self, RecordedError> {
+        let mut lines = Lines { rest: bytes, number: 0 };
+        let mut first = loop {
+            match lines.next() {
+                None => return Err(RecordedError::MissingStatusLine),
+                Some(line) if line.trim().is_empty() || line.starts_with('#') => continue,
+                Some(line) => break line,
+            }
+        };
+        let mut answers = None;
+        if !first.starts_with("HTTP/") {
+            let mut words = first.split_whitespace();
+            match (words.next(), words.next(), words.next()) {
+                (Some(method), Some(url), None) if method.bytes().all(|b| b.is_ascii_alphabetic()) => {
+                    answers = Some((method.to_ascii_uppercase(), url.to_string()));
+                }
+                _ => return Err(RecordedError::BadStatusLine(first)),
+            }
+            first = lines.next().ok_or(RecordedError::MissingStatusLine)?;
+        }
+        let status = first
+            .strip_prefix("HTTP/")
+            .and_then(|rest| rest.split_whitespace().nth(1))
+            .and_then(|code| code.parse::<u16>().ok())
+            .filter(|code| (100..600).contains(code))
+            .ok_or_else(|| RecordedError::BadStatusLine(first.clone()))?;
+        let (headers, body) = head_and_body(lines)?;
+        Ok(RecordedResponse { answers, status, headers, body })
+    }
+
+    /// Whether it answers `method` to `url`.
+    pub fn answers(&self, method: &str, url: &str) -> bool {
+        self.answers
+            .as_ref()
+            .is_none_or(|(m, prefix)| m.eq_ignore_ascii_case(method) && url.starts_with(prefix.as_str()))
+    }
+}
+
+/// A provider simulated by recorded responses (`plugin test --responses DIR`): each request a
+/// connector makes gets the first recording that answers it — one naming its request answers
+/// once, one naming none answers any — and every request is kept, to be shown.
+#[derive(Debug, Default)]
+pub struct Recordings {
+    /// (file name, response, used).
+    responses: std::sync::Mutex<Vec<(String, RecordedResponse, bool)>>,
+    /// (method, URL, body size, the file that answered).
+    requests: std::sync::Mutex<Vec<(String, String, usize, Option<String>)>>,
+}
+
+impl Recordings {
+    /// The `.http` files of `dir`, in the order of their names.
+    pub fn from_dir(dir: &std::path::Path) -> Result<Self, String> {
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "http"))
+            .collect();
+        files.sort();
+        let mut responses = Vec::new();
+        for file in files {
+            let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let response = RecordedResponse::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+            let name = file.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            responses.push((name, response, false));
+        }
+        Ok(Recordings { responses: std::sync::Mutex::new(responses), ..Default::default() })
+    }
+
+    /// The answer to a request (`None`: no recording answers it), and the request kept.
+    pub fn answer(&self, method: &str, url: &str, body_size: usize) -> Option<RecordedResponse> {
+        let mut responses = self.responses.lock().unwrap_or_else(|e| e.into_inner());
+        let found = responses.iter_mut().find(|(_, r, used)| r.answers(method, url) && !(*used && r.answers.is_some()));
+        let answer = found.map(|(name, response, used)| {
+            *used = true;
+            (name.clone(), response.clone())
+        });
+        self.requests.lock().unwrap_or_else(|e| e.into_inner()).push((
+            method.to_string(),
+            url.to_string(),
+            body_size,
+            answer.as_ref().map(|(name, _)| name.clone()),
+        ));
+        answer.map(|(_, response)| response)
+    }
+
+    /// The requests made so far: method, URL, body size, the recording that answered.
+    pub fn requests(&self) -> Vec<(String, String, usize, Option<String>)> {
+        self.requests.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
 /// The lines of a file's head, counted for error messages.
 struct Lines<'a> {
     rest: &'a [u8],
@@ -207,6 +336,31 @@ pub fn route(url: &str, connector: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recorded_responses_answer_their_request_once_and_others_always() {
+        let named = RecordedResponse::parse(
+            b"POST https://api.example.com/v1/messages\nHTTP/1.1 201 Created\nContent-Type: application/json\n\n{\"id\": \"m-1\"}\n",
+        )
+        .unwrap();
+        assert_eq!(named.answers, Some(("POST".into(), "https://api.example.com/v1/messages".into())));
+        assert_eq!((named.status, named.body.as_slice()), (201, &b"{\"id\": \"m-1\"}"[..]));
+        assert!(named.answers("post", "https://api.example.com/v1/messages?x=1"));
+        assert!(!named.answers("GET", "https://api.example.com/v1/messages"));
+        let any = RecordedResponse::parse(b"HTTP/1.1 503 Service Unavailable\n\n").unwrap();
+        assert!(any.answers.is_none() && any.answers("GET", "https://x"));
+        assert!(matches!(RecordedResponse::parse(b"HTTP/1.1 OK\n\n"), Err(RecordedError::BadStatusLine(_))));
+        assert!(matches!(RecordedResponse::parse(b""), Err(RecordedError::MissingStatusLine)));
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("1-send.http"), "POST https://api.example.com/v1/\nHTTP/1.1 200 OK\n\n{}").unwrap();
+        std::fs::write(dir.path().join("2-else.http"), "HTTP/1.1 404 Not Found\n\n").unwrap();
+        let recordings = Recordings::from_dir(dir.path()).unwrap();
+        assert_eq!(recordings.answer("POST", "https://api.example.com/v1/messages", 10).unwrap().status, 200);
+        assert_eq!(recordings.answer("POST", "https://api.example.com/v1/messages", 10).unwrap().status, 404);
+        assert_eq!(recordings.requests().len(), 2);
+        assert_eq!(recordings.requests()[0].3.as_deref(), Some("1-send.http"));
+    }
 
     #[test]
     fn parses_head_and_body_with_crlf_or_lf() {

@@ -213,6 +213,7 @@ impl Registry {
                 ..Limits::default()
             },
             extra_namespaces: entry.extra_namespaces.clone(),
+            ..ConnectorSettings::default()
         };
         let path = self.plugin_path(entry);
         self.runtime

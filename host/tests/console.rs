@@ -45,7 +45,7 @@ impl Desk {
         let replacements = [
             ("listen = \"127.0.0.1:8080\"", "listen = \"127.0.0.1:0\"".to_string()),
             ("url = \"sqlite://demo.db\"", format!("url = \"{}\"", db.url)),
-            ("cache_dir = \".switchboard/cache\"", "cache_dir = \"cache\"".to_string()),
+            ("[runtime]\n", "[runtime]\ncache_dir = \"cache\"\n".to_string()),
             (
                 "plugins_dir = \"../target/plugins/wasm32-wasip2/plugin\"",
                 format!("plugins_dir = \"{}\"", plugins.display()),

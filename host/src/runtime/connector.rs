@@ -276,6 +276,7 @@ impl LoadedConnector {
         ) -> wasmtime::Result<Result<T, model::ConnectorError>>,
     ) -> Result<(T, KvWrites), CallError> {
         let shared = &self.inner.shared;
+        let clock_from = clock_from.or(shared.settings.clock);
         match call(&self.inner.pre, shared, clock_from, f).await? {
             (Ok(value), writes) => Ok((value, writes)),
             // A connector that refused the call wrote nothing either.

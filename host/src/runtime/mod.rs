@@ -32,6 +32,7 @@ pub use error::{CallError, LoadError};
 pub use kv::{KvError, KvQuota, KvStore, KvUsage, KvWrites, MemoryKv};
 pub use manifest::validate as validate_manifest;
 
+pub use state::ImportStatus;
 use state::HostState;
 
 /// Default memory cap of one connector call: ample for JSON and MIME parsing, small enough
@@ -124,6 +125,12 @@ pub struct ConnectorSettings {
     pub limits: Limits,
     /// Namespaces of other connectors' ids it may report besides those its manifest declares.
     pub extra_namespaces: Vec<String>,
+    /// Outbound HTTP answered by recorded responses instead of the network (`plugin test
+    /// --responses`); the allowed hosts still apply.
+    pub recordings: Option<Arc<crate::recorded::Recordings>>,
+    /// The wall clock each call starts at instead of now (`plugin test --now`); a webhook's
+    /// own receipt time comes first.
+    pub clock: Option<i64>,
 }
 
 impl std::fmt::Debug for ConnectorSettings {
@@ -138,8 +145,19 @@ impl std::fmt::Debug for ConnectorSettings {
             )
             .field("limits", &self.limits)
             .field("extra_namespaces", &self.extra_namespaces)
+            .field("recorded_responses", &self.recordings.is_some())
+            .field("clock", &self.clock)
             .finish()
     }
+}
+
+/// What a component imports and exports.
+#[derive(Debug, Clone)]
+pub struct ComponentInterface {
+    /// Each import, with what the host does with it.
+    pub imports: Vec<(String, ImportStatus)>,
+    /// Each export.
+    pub exports: Vec<String>,
 }
 
 /// The engine, the linker with every host import, and the component cache.
@@ -181,6 +199,24 @@ impl Runtime {
     /// The component cache.
     pub fn cache(&self) -> &ComponentCache {
         &self.inner.cache
+    }
+
+    /// The imports of a component (each with what the host does with it) and its exports,
+    /// without linking it: what `plugin inspect` prints even for a component the host refuses.
+    pub async fn interface(&self, bytes: &[u8]) -> Result<ComponentInterface, LoadError> {
+        let (engine, cache, owned) = (self.inner.engine.clone(), self.inner.cache.clone(), bytes.to_vec());
+        let (component, _) = tokio::task::spawn_blocking(move || cache.load(&engine, &owned))
+            .await
+            .map_err(|e| LoadError::Engine(format!("compile task failed: {e}")))??;
+        let ty = component.component_type();
+        let engine = &self.inner.engine;
+        Ok(ComponentInterface {
+            imports: ty
+                .imports(engine)
+                .map(|(name, _)| (name.to_string(), state::import_status(name)))
+                .collect(),
+            exports: ty.exports(engine).map(|(name, _)| name.to_string()).collect(),
+        })
     }
 
     /// Reads, compiles (or loads from the cache), links and checks the component at `path`.
@@ -268,4 +304,19 @@ fn spawn_epoch_ticker(engine: Engine, alive: Weak<()>) {
             }
         })
         .expect("failed to spawn the epoch thread");
+}
+
+/// Where compiled components are cached when nothing says otherwise, for the CLI and the
+/// server alike (so `plugin test` compiles a component once and `serve` loads it from there):
+/// `$SWITCHBOARD_CACHE_DIR`, else `$XDG_CACHE_HOME/switchboard/components`, else
+/// `~/.cache/switchboard/components`; `None` without a home directory.
+pub fn default_cache_dir() -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    if let Some(dir) = std::env::var_os("SWITCHBOARD_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
+    Some(base.join("switchboard").join("components"))
 }

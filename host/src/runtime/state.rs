@@ -116,6 +116,7 @@ impl HostState {
             hooks: OutboundHooks {
                 connector: shared.id.clone(),
                 allowed: shared.settings.allowed_hosts.clone().into(),
+                recordings: shared.settings.recordings.clone(),
             },
             limiter: MemoryLimiter { limit: limits.memory_bytes, exceeded: false },
             shared,
@@ -226,6 +227,48 @@ impl WasiHttpView for HostState {
 }
 
 /// Adds WASI (sandboxed by the context above), `wasi:http` and the contract's host imports.
+/// What the host does with a component's import `name` (`wasi:io/streams@0.2.6`), as
+/// [`add_to_linker`] provides them: kept beside it, and checked against real components by the
+/// tests of `plugin inspect`.
+pub fn import_status(name: &str) -> ImportStatus {
+    let (interface, version) = name.split_once('@').unwrap_or((name, ""));
+    let wasi_p2 = version.starts_with("0.2.");
+    match interface.split_once('/').map(|(package, _)| package) {
+        Some("wasi:io" | "wasi:clocks" | "wasi:random" | "wasi:cli") if wasi_p2 => {
+            ImportStatus::Provided
+        }
+        Some("wasi:filesystem") if wasi_p2 => {
+            ImportStatus::Inert("the sandbox has no files or directories")
+        }
+        Some("wasi:sockets") if wasi_p2 => {
+            ImportStatus::Inert("the sandbox has no network: use wasi:http for outbound HTTP")
+        }
+        Some("wasi:http")
+            if wasi_p2 && matches!(interface, "wasi:http/types" | "wasi:http/outgoing-handler") =>
+        {
+            ImportStatus::Provided
+        }
+        Some("switchboard:connector")
+            if matches!(version, "0.1.0" | "0.2.0" | "0.3.0")
+                && matches!(interface, "switchboard:connector/host" | "switchboard:connector/types") =>
+        {
+            ImportStatus::Provided
+        }
+        _ => ImportStatus::Refused,
+    }
+}
+
+/// What the host does with one import of a component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportStatus {
+    /// It is there and works.
+    Provided,
+    /// It is there, so the component links, but does nothing useful here (why).
+    Inert(&'static str),
+    /// The host does not provide it: the component does not load.
+    Refused,
+}
+
 pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)?;
@@ -285,6 +328,8 @@ impl ResourceLimiter for MemoryLimiter {
 struct OutboundHooks {
     connector: String,
     allowed: Arc<[AllowedHost]>,
+    /// Recorded responses that answer in place of the network (`plugin test --responses`).
+    recordings: Option<Arc<crate::recorded::Recordings>>,
 }
 
 impl WasiHttpHooks for OutboundHooks {
@@ -331,6 +376,30 @@ impl WasiHttpHooks for OutboundHooks {
             });
         }
         tracing::debug!(connector = %self.connector, %uri, method = %request.method(), "outbound request");
+        if let Some(recordings) = self.recordings.clone() {
+            return Box::new(async move {
+                use http_body_util::{BodyExt, Full};
+                let method = request.method().to_string();
+                let url = uri.to_string();
+                let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                let Some(recorded) = recordings.answer(&method, &url, body.len()) else {
+                    return Err(wasmtime_wasi_http::Error::InternalError(Some(format!(
+                        "no recorded response answers {method} {url}"
+                    ))));
+                };
+                let mut response = http::Response::builder().status(recorded.status);
+                for (name, value) in &recorded.headers {
+                    response = response.header(name.as_str(), value.as_str());
+                }
+                let body = Full::new(bytes::Bytes::from(recorded.body))
+                    .map_err(|never| match never {})
+                    .boxed_unsync();
+                let response = response.body(body).map_err(|e| {
+                    wasmtime_wasi_http::Error::InternalError(Some(format!("a recorded response is unusable: {e}")))
+                })?;
+                Ok((response, Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>))
+            });
+        }
         _ = fut;
         Box::new(async move {
             use http_body_util::BodyExt;
