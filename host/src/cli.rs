@@ -243,9 +243,9 @@ fn parse_time(value: &str) -> Result<i64, String> {
     if let Ok(ms) = value.trim().parse::<i64>() {
         return Ok(ms);
     }
-    chrono::DateTime::parse_from_rfc3339(value.trim())
-        .map(|t| t.timestamp_millis())
-        .map_err(|_| format!("`{value}` is neither RFC 3339 (2026-11-25T10:00:00Z) nor ms since the epoch"))
+    chrono::DateTime::parse_from_rfc3339(value.trim()).map(|t| t.timestamp_millis()).map_err(|_| {
+        format!("`{value}` is neither RFC 3339 (2026-11-25T10:00:00Z) nor ms since the epoch")
+    })
 }
 
 fn parse_key_value(value: &str) -> Result<(String, String), String> {
@@ -410,8 +410,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             if let Some(recordings) = recordings {
                 for (method, url, size, answered_by) in recordings.requests() {
                     match answered_by {
-                        Some(file) => eprintln!("outbound: {method} {url} ({size} bytes) answered by {file}"),
-                        None => eprintln!("outbound: {method} {url} ({size} bytes): no recorded response answers it"),
+                        Some(file) => {
+                            eprintln!("outbound: {method} {url} ({size} bytes) answered by {file}")
+                        }
+                        None => eprintln!(
+                            "outbound: {method} {url} ({size} bytes): no recorded response answers it"
+                        ),
                     }
                 }
             }
@@ -520,7 +524,8 @@ async fn load(file: &Path, settings: ConnectorSettings) -> anyhow::Result<Loaded
 
 async fn inspect(file: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
     use switchboard::runtime::ImportStatus;
-    let bytes = std::fs::read(file).with_context(|| format!("failed to read {}", file.display()))?;
+    let bytes =
+        std::fs::read(file).with_context(|| format!("failed to read {}", file.display()))?;
     let runtime = cli_runtime()?;
     let interface = runtime
         .interface(&bytes)
@@ -553,7 +558,8 @@ async fn inspect(file: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
         match &loaded {
             Ok(connector) => {
                 report["sha256"] = json!(connector.sha256());
-                report["world"] = json!(format!("switchboard:connector/plugin@{}", connector.wit_version()));
+                report["world"] =
+                    json!(format!("switchboard:connector/plugin@{}", connector.wit_version()));
                 report["wit_version"] = json!(connector.wit_version());
                 report["manifest"] = serde_json::to_value(connector.manifest())?;
             }
@@ -584,7 +590,9 @@ async fn inspect(file: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
         }
     }
     for name in &refused {
-        eprintln!("warning: {name} is not provided by the Switchboard host: the component will not load");
+        eprintln!(
+            "warning: {name} is not provided by the Switchboard host: the component will not load"
+        );
     }
     match loaded {
         Ok(_) => Ok(ExitCode::SUCCESS),

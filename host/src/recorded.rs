@@ -44,7 +44,9 @@ pub enum RecordedError {
         actual: usize,
     },
     /// A recorded response has no status line.
-    #[error("expected a status line such as `HTTP/1.1 200 OK` (after an optional `METHOD URL` line)")]
+    #[error(
+        "expected a status line such as `HTTP/1.1 200 OK` (after an optional `METHOD URL` line)"
+    )]
     MissingStatusLine,
     /// A recorded response's status line is malformed.
     #[error("`{0}` is not a status line such as `HTTP/1.1 200 OK`")]
@@ -219,7 +221,9 @@ impl RecordedResponse {
         if !first.starts_with("HTTP/") {
             let mut words = first.split_whitespace();
             match (words.next(), words.next(), words.next()) {
-                (Some(method), Some(url), None) if method.bytes().all(|b| b.is_ascii_alphabetic()) => {
+                (Some(method), Some(url), None)
+                    if method.bytes().all(|b| b.is_ascii_alphabetic()) =>
+                {
                     answers = Some((method.to_ascii_uppercase(), url.to_string()));
                 }
                 _ => return Err(RecordedError::BadStatusLine(first)),
@@ -238,9 +242,9 @@ impl RecordedResponse {
 
     /// Whether it answers `method` to `url`.
     pub fn answers(&self, method: &str, url: &str) -> bool {
-        self.answers
-            .as_ref()
-            .is_none_or(|(m, prefix)| m.eq_ignore_ascii_case(method) && url.starts_with(prefix.as_str()))
+        self.answers.as_ref().is_none_or(|(m, prefix)| {
+            m.eq_ignore_ascii_case(method) && url.starts_with(prefix.as_str())
+        })
     }
 }
 
@@ -267,7 +271,8 @@ impl Recordings {
         let mut responses = Vec::new();
         for file in files {
             let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let response = RecordedResponse::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+            let response =
+                RecordedResponse::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
             let name = file.file_name().unwrap_or_default().to_string_lossy().into_owned();
             responses.push((name, response, false));
         }
@@ -277,7 +282,9 @@ impl Recordings {
     /// The answer to a request (`None`: no recording answers it), and the request kept.
     pub fn answer(&self, method: &str, url: &str, body_size: usize) -> Option<RecordedResponse> {
         let mut responses = self.responses.lock().unwrap_or_else(|e| e.into_inner());
-        let found = responses.iter_mut().find(|(_, r, used)| r.answers(method, url) && !(*used && r.answers.is_some()));
+        let found = responses
+            .iter_mut()
+            .find(|(_, r, used)| r.answers(method, url) && !(*used && r.answers.is_some()));
         let answer = found.map(|(name, response, used)| {
             *used = true;
             (name.clone(), response.clone())
@@ -343,21 +350,37 @@ mod tests {
             b"POST https://api.example.com/v1/messages\nHTTP/1.1 201 Created\nContent-Type: application/json\n\n{\"id\": \"m-1\"}\n",
         )
         .unwrap();
-        assert_eq!(named.answers, Some(("POST".into(), "https://api.example.com/v1/messages".into())));
+        assert_eq!(
+            named.answers,
+            Some(("POST".into(), "https://api.example.com/v1/messages".into()))
+        );
         assert_eq!((named.status, named.body.as_slice()), (201, &b"{\"id\": \"m-1\"}"[..]));
         assert!(named.answers("post", "https://api.example.com/v1/messages?x=1"));
         assert!(!named.answers("GET", "https://api.example.com/v1/messages"));
         let any = RecordedResponse::parse(b"HTTP/1.1 503 Service Unavailable\n\n").unwrap();
         assert!(any.answers.is_none() && any.answers("GET", "https://x"));
-        assert!(matches!(RecordedResponse::parse(b"HTTP/1.1 OK\n\n"), Err(RecordedError::BadStatusLine(_))));
+        assert!(matches!(
+            RecordedResponse::parse(b"HTTP/1.1 OK\n\n"),
+            Err(RecordedError::BadStatusLine(_))
+        ));
         assert!(matches!(RecordedResponse::parse(b""), Err(RecordedError::MissingStatusLine)));
 
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("1-send.http"), "POST https://api.example.com/v1/\nHTTP/1.1 200 OK\n\n{}").unwrap();
+        std::fs::write(
+            dir.path().join("1-send.http"),
+            "POST https://api.example.com/v1/\nHTTP/1.1 200 OK\n\n{}",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("2-else.http"), "HTTP/1.1 404 Not Found\n\n").unwrap();
         let recordings = Recordings::from_dir(dir.path()).unwrap();
-        assert_eq!(recordings.answer("POST", "https://api.example.com/v1/messages", 10).unwrap().status, 200);
-        assert_eq!(recordings.answer("POST", "https://api.example.com/v1/messages", 10).unwrap().status, 404);
+        assert_eq!(
+            recordings.answer("POST", "https://api.example.com/v1/messages", 10).unwrap().status,
+            200
+        );
+        assert_eq!(
+            recordings.answer("POST", "https://api.example.com/v1/messages", 10).unwrap().status,
+            404
+        );
         assert_eq!(recordings.requests().len(), 2);
         assert_eq!(recordings.requests()[0].3.as_deref(), Some("1-send.http"));
     }

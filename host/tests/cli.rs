@@ -353,3 +353,284 @@ fn plugin_test_into_a_closed_pipe_ends_without_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_ne!(output.status.code(), Some(101), "a panic's exit code: {stderr}");
 }
+
+/// Writes `files` (name, content) into a new folder of recorded responses.
+fn responses(files: &[(&str, String)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, content) in files {
+        std::fs::write(dir.path().join(name), content).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn plugin_test_sends_through_recorded_responses_and_prints_each_request() {
+    let cache = tempfile::tempdir().unwrap();
+    let answers = responses(&[(
+        "send.http",
+        "POST https://api.telegram.org/bot123:abc/sendMessage\nHTTP/1.1 200 OK\nContent-Type: application/json\n\n\
+         {\"ok\": true, \"result\": {\"message_id\": 77, \"date\": 1795600800}}\n"
+            .to_string(),
+    )]);
+    let message = answers.path().join("message.json");
+    std::fs::write(
+        &message,
+        r#"{"to": [{"kind": "external", "namespace": "telegram:user", "value": "111111111"}], "text": "It left this morning."}"#,
+    )
+    .unwrap();
+    let args = |allow: bool| {
+        let mut args = vec![
+            "plugin",
+            "test",
+            artifacts::TELEGRAM,
+            "--send",
+            message.to_str().unwrap(),
+            "-c",
+            "bot_token=123:abc",
+            "--responses",
+            answers.path().to_str().unwrap(),
+        ];
+        if allow {
+            args.extend(["--allow-host", "https://api.telegram.org"]);
+        }
+        args
+    };
+    let output = switchboard(&args(true), cache.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let receipt: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(receipt["provider_id"], "111111111:77");
+    assert_eq!(receipt["sent_at"], 1_795_600_800_000_i64);
+    let printed = stderr(&output);
+    assert!(
+        printed.contains("outbound: POST https://api.telegram.org/bot123:abc/sendMessage")
+            && printed.contains("answered by send.http"),
+        "{printed}"
+    );
+    // Recorded answers do not widen the allowed hosts: the operator still lists them.
+    let refused = switchboard(&args(false), cache.path());
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stdout(&refused).contains("not in the allowed_hosts"), "{}", stdout(&refused));
+}
+
+#[test]
+fn plugin_test_polls_page_by_page_from_recorded_responses() {
+    let cache = tempfile::tempdir().unwrap();
+    let fixture =
+        std::fs::read_to_string(repo("plugins/shopify/fixtures/orders-create.http")).unwrap();
+    let order = fixture.split_once("\n\n").unwrap().1.trim();
+    let base = "https://atelier-lumiere.myshopify.com";
+    let answers = responses(&[
+        (
+            "1-first-page.http",
+            format!(
+                "GET {base}/admin/api/\nHTTP/1.1 200 OK\nContent-Type: application/json\n\
+                 Link: <{base}/admin/api/2025-10/orders.json?limit=1&page_info=p2>; rel=\"next\"\n\n{{\"orders\": [{order}]}}\n"
+            ),
+        ),
+        (
+            "2-last-page.http",
+            format!(
+                "GET {base}/admin/api/2025-10/orders.json?limit=1&page_info=p2\nHTTP/1.1 200 OK\n\n{{\"orders\": []}}\n"
+            ),
+        ),
+    ]);
+    let output = switchboard(
+        &[
+            "plugin",
+            "test",
+            artifacts::SHOPIFY,
+            "--poll",
+            "-c",
+            "access_token=shpat_x",
+            "-c",
+            "shop_domain=atelier-lumiere.myshopify.com",
+            "--allow-host",
+            base,
+            "--responses",
+            answers.path().to_str().unwrap(),
+        ],
+        cache.path(),
+    );
+    assert!(output.status.success(), "{}{}", stdout(&output), stderr(&output));
+    let outcome: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(outcome["events"].as_array().unwrap().len(), 1);
+    assert!(outcome["next_cursor"].is_string(), "{outcome}");
+    let printed = stderr(&output);
+    assert!(printed.contains("answered by 1-first-page.http"), "{printed}");
+    assert!(
+        printed.contains("page_info=p2") && printed.contains("answered by 2-last-page.http"),
+        "{printed}"
+    );
+}
+
+#[test]
+fn plugin_test_geocodes_an_address_from_a_recorded_answer() {
+    let cache = tempfile::tempdir().unwrap();
+    let answers = responses(&[(
+        "nominatim.http",
+        "GET https://nominatim.test/search\nHTTP/1.1 200 OK\nContent-Type: application/json\n\n\
+         [{\"lat\": \"45.7640\", \"lon\": \"4.8357\", \"display_name\": \"Lyon, Métropole de Lyon, France\"}]\n"
+            .to_string(),
+    )]);
+    let output = switchboard(
+        &[
+            "plugin",
+            "test",
+            artifacts::GOOGLE_BUSINESS,
+            "--geocode",
+            r#"{"line1": "12 rue de la République", "city": "Lyon", "postal_code": "69002", "country": "FR"}"#,
+            "-c",
+            "geocoder_url=https://nominatim.test",
+            "--allow-host",
+            "https://nominatim.test",
+            "--responses",
+            answers.path().to_str().unwrap(),
+        ],
+        cache.path(),
+    );
+    assert!(output.status.success(), "{}{}", stdout(&output), stderr(&output));
+    let point: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(point["latitude"], 45.764);
+    assert!(stderr(&output).contains("city=Lyon"), "{}", stderr(&output));
+}
+
+/// An old recording verifies at the time it was received (`--now`), without widening the
+/// connector's tolerance; at today's time it is refused as stale.
+#[test]
+fn plugin_test_now_checks_an_old_recording_at_its_own_time() {
+    let cache = tempfile::tempdir().unwrap();
+    let request = repo("plugins/web/fixtures/cart-updated.http");
+    let run = |now: Option<&str>| {
+        let mut args = vec![
+            "plugin",
+            "test",
+            artifacts::WEB,
+            "--request",
+            request.to_str().unwrap(),
+            "-c",
+            "signing_secret=fixture-web-signing-secret",
+        ];
+        if let Some(now) = now {
+            args.extend(["--now", now]);
+        }
+        switchboard(&args, cache.path())
+    };
+    let stale = run(None);
+    assert_eq!(stale.status.code(), Some(1));
+    assert!(stdout(&stale).contains("unauthorized"), "{}", stdout(&stale));
+    // Signed with t=1795507121: received ten seconds later.
+    let fresh = run(Some("1795507131000"));
+    assert!(fresh.status.success(), "{}{}", stdout(&fresh), stderr(&fresh));
+    assert!(run(Some("2026-11-24T07:58:51Z")).status.success());
+    let wrong = run(Some("yesterday"));
+    assert!(!wrong.status.success() && stderr(&wrong).contains("neither RFC 3339"));
+}
+
+#[test]
+fn plugin_inspect_lists_imports_with_what_the_host_does_and_exports() {
+    let cache = tempfile::tempdir().unwrap();
+    let output = switchboard(&["plugin", "inspect", artifacts::TELEGRAM], cache.path());
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(text.contains("switchboard:connector/host@0.3.0  (provided)"), "{text}");
+    assert!(text.contains("wasi:http/outgoing-handler@0.2."), "{text}");
+    assert!(text.contains("exports:\n  switchboard:connector/connector@0.3.0"), "{text}");
+    let json = switchboard(&["plugin", "inspect", artifacts::TELEGRAM, "--json"], cache.path());
+    let json: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    assert!(
+        json["imports"].as_array().unwrap().iter().all(|i| i["status"] == "provided"),
+        "{json}"
+    );
+    // A component the host refuses is still described, and the refusal said.
+    let refused = switchboard(&["plugin", "inspect", artifacts::WRONG_WIT], cache.path());
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stdout(&refused).contains("exports:\n  switchboard:connector/connector@9.0.0"));
+}
+
+/// A developer's first connector from the template, outside this workspace: native tests,
+/// the component, and `plugin test` of its webhook and its send.
+#[test]
+fn a_new_rust_connector_builds_and_passes_its_tests() {
+    let cache = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("chatline");
+    // Compiled dependencies are kept between runs of the suite.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scaffold");
+    let sdk = repo("sdk");
+    let created = switchboard(
+        &[
+            "plugin",
+            "new",
+            "chatline",
+            "--dir",
+            project.to_str().unwrap(),
+            "--sdk-path",
+            sdk.to_str().unwrap(),
+        ],
+        cache.path(),
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    assert!(project.join("fixtures/message.http").exists() && project.join("README.md").exists());
+    let again = switchboard(
+        &["plugin", "new", "chatline", "--dir", project.to_str().unwrap()],
+        cache.path(),
+    );
+    assert!(!again.status.success() && stderr(&again).contains("not empty"));
+    let tests = Command::new(env!("CARGO"))
+        .args(["test", "--quiet"])
+        .current_dir(&project)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    assert!(tests.status.success(), "{}{}", stdout(&tests), stderr(&tests));
+    let built = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["plugin", "build", project.to_str().unwrap()])
+        .env("SWITCHBOARD_CACHE_DIR", cache.path())
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}{}", stdout(&built), stderr(&built));
+    let component = project.join("dist/chatline.wasm");
+    assert!(stdout(&built).contains("id:            chatline"), "{}", stdout(&built));
+    let source = std::fs::read_to_string(project.join("src/lib.rs")).unwrap();
+    let received =
+        source.split("const RECEIVED: i64 = ").nth(1).unwrap().split(';').next().unwrap();
+    let webhook = switchboard(
+        &[
+            "plugin",
+            "test",
+            component.to_str().unwrap(),
+            "--request",
+            project.join("fixtures/message.http").to_str().unwrap(),
+            "-c",
+            "webhook_secret=fixture-secret",
+            "--now",
+            received,
+        ],
+        cache.path(),
+    );
+    assert!(webhook.status.success(), "{}{}", stdout(&webhook), stderr(&webhook));
+    assert!(
+        stdout(&webhook).contains("\"value\": \"9007199254740993123\""),
+        "{}",
+        stdout(&webhook)
+    );
+    let send = switchboard(
+        &[
+            "plugin",
+            "test",
+            component.to_str().unwrap(),
+            "--send",
+            project.join("fixtures/send.json").to_str().unwrap(),
+            "-c",
+            "api_token=t-1",
+            "--allow-host",
+            "https://api.chatline.example",
+            "--responses",
+            project.join("fixtures/responses").to_str().unwrap(),
+        ],
+        cache.path(),
+    );
+    assert!(send.status.success(), "{}{}", stdout(&send), stderr(&send));
+    assert!(stdout(&send).contains("\"provider_id\": \"out-1\""), "{}", stdout(&send));
+}

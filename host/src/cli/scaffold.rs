@@ -42,7 +42,8 @@ impl SdkSource {
     }
 
     fn dependency(&self, features: &str) -> String {
-        let features = if features.is_empty() { String::new() } else { format!(", features = [{features}]") };
+        let features =
+            if features.is_empty() { String::new() } else { format!(", features = [{features}]") };
         match self {
             SdkSource::Path(path) => {
                 format!("switchboard-sdk = {{ path = {:?}{features} }}", path.display().to_string())
@@ -78,7 +79,10 @@ fn type_name(id: &str) -> String {
     id.split('-')
         .map(|part| {
             let mut chars = part.chars();
-            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
         })
         .collect()
 }
@@ -88,7 +92,10 @@ fn display_name(id: &str) -> String {
     id.split('-')
         .map(|part| {
             let mut chars = part.chars();
-            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -170,7 +177,8 @@ pub fn new_project(
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("failed to create {}", parent.display()))?;
         }
-        std::fs::write(&path, content).with_context(|| format!("failed to write {}", path.display()))?;
+        std::fs::write(&path, content)
+            .with_context(|| format!("failed to write {}", path.display()))?;
     }
     Ok(dir)
 }
@@ -204,7 +212,9 @@ pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
     let started = Instant::now();
     let component = match lang_of(dir)? {
         Lang::Rust => build_rust(dir)?,
-        Lang::Js | Lang::Python => bail!("this build has no JavaScript or Python componentizer step"),
+        Lang::Js | Lang::Python => {
+            bail!("this build has no JavaScript or Python componentizer step")
+        }
     };
     let size = std::fs::metadata(&component).map(|m| m.len()).unwrap_or(0);
     eprintln!(
@@ -243,9 +253,12 @@ fn build_rust(dir: &Path) -> anyhow::Result<PathBuf> {
         .into_iter()
         .flatten()
         .find(|t| t["kind"].as_array().is_some_and(|k| k.iter().any(|k| k == "cdylib")))
-        .with_context(|| format!("{name} has no `crate-type = [\"cdylib\"]` library: a component is one"))?;
+        .with_context(|| {
+            format!("{name} has no `crate-type = [\"cdylib\"]` library: a component is one")
+        })?;
     let lib_name = lib["name"].as_str().unwrap_or(&name).replace('-', "_");
-    let target_dir = PathBuf::from(metadata["target_directory"].as_str().context("no target directory")?);
+    let target_dir =
+        PathBuf::from(metadata["target_directory"].as_str().context("no target directory")?);
     run(
         Command::new(cargo())
             .args(["build", "--release", "--target", "wasm32-wasip2", "--package", &name])
@@ -261,8 +274,7 @@ fn build_rust(dir: &Path) -> anyhow::Result<PathBuf> {
     let dist = dir.join("dist");
     std::fs::create_dir_all(&dist)?;
     let out = dist.join(format!("{}.wasm", name.trim_end_matches("-connector")));
-    std::fs::copy(&built, &out)
-        .with_context(|| format!("cargo built no {}", built.display()))?;
+    std::fs::copy(&built, &out).with_context(|| format!("cargo built no {}", built.display()))?;
     Ok(out)
 }
 

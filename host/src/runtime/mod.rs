@@ -32,8 +32,8 @@ pub use error::{CallError, LoadError};
 pub use kv::{KvError, KvQuota, KvStore, KvUsage, KvWrites, MemoryKv};
 pub use manifest::validate as validate_manifest;
 
-pub use state::ImportStatus;
 use state::HostState;
+pub use state::ImportStatus;
 
 /// Default memory cap of one connector call: ample for JSON and MIME parsing, small enough
 /// that a runaway connector cannot hurt the host.
@@ -204,7 +204,8 @@ impl Runtime {
     /// The imports of a component (each with what the host does with it) and its exports,
     /// without linking it: what `plugin inspect` prints even for a component the host refuses.
     pub async fn interface(&self, bytes: &[u8]) -> Result<ComponentInterface, LoadError> {
-        let (engine, cache, owned) = (self.inner.engine.clone(), self.inner.cache.clone(), bytes.to_vec());
+        let (engine, cache, owned) =
+            (self.inner.engine.clone(), self.inner.cache.clone(), bytes.to_vec());
         let (component, _) = tokio::task::spawn_blocking(move || cache.load(&engine, &owned))
             .await
             .map_err(|e| LoadError::Engine(format!("compile task failed: {e}")))??;

@@ -250,7 +250,10 @@ pub fn import_status(name: &str) -> ImportStatus {
         }
         Some("switchboard:connector")
             if matches!(version, "0.1.0" | "0.2.0" | "0.3.0")
-                && matches!(interface, "switchboard:connector/host" | "switchboard:connector/types") =>
+                && matches!(
+                    interface,
+                    "switchboard:connector/host" | "switchboard:connector/types"
+                ) =>
         {
             ImportStatus::Provided
         }
@@ -381,7 +384,8 @@ impl WasiHttpHooks for OutboundHooks {
                 use http_body_util::{BodyExt, Full};
                 let method = request.method().to_string();
                 let url = uri.to_string();
-                let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                let body =
+                    request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
                 let Some(recorded) = recordings.answer(&method, &url, body.len()) else {
                     return Err(wasmtime_wasi_http::Error::InternalError(Some(format!(
                         "no recorded response answers {method} {url}"
@@ -395,7 +399,9 @@ impl WasiHttpHooks for OutboundHooks {
                     .map_err(|never| match never {})
                     .boxed_unsync();
                 let response = response.body(body).map_err(|e| {
-                    wasmtime_wasi_http::Error::InternalError(Some(format!("a recorded response is unusable: {e}")))
+                    wasmtime_wasi_http::Error::InternalError(Some(format!(
+                        "a recorded response is unusable: {e}"
+                    )))
                 })?;
                 Ok((response, Box::new(async { Ok(()) }) as Box<dyn Future<Output = _> + Send>))
             });
@@ -511,5 +517,28 @@ impl v0_3_0::Host for HostState {
 
     async fn kv_delete(&mut self, key: String) -> wasmtime::Result<Result<(), v0_3_0::HostError>> {
         Ok(self.kv_write(key, None).await.map_err(host_error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imports_are_classed_as_the_linker_provides_them() {
+        assert_eq!(import_status("wasi:io/streams@0.2.6"), ImportStatus::Provided);
+        assert_eq!(import_status("wasi:http/outgoing-handler@0.2.12"), ImportStatus::Provided);
+        assert_eq!(import_status("switchboard:connector/host@0.3.0"), ImportStatus::Provided);
+        assert!(matches!(import_status("wasi:sockets/tcp@0.2.0"), ImportStatus::Inert(_)));
+        assert!(matches!(import_status("wasi:filesystem/preopens@0.2.0"), ImportStatus::Inert(_)));
+        for refused in [
+            "wasi:http/incoming-handler@0.2.0",
+            "wasi:keyvalue/store@0.2.0-draft",
+            "wasi:io/streams@0.3.0",
+            "switchboard:connector/host@9.0.0",
+            "example:anything/else",
+        ] {
+            assert_eq!(import_status(refused), ImportStatus::Refused, "{refused}");
+        }
     }
 }
