@@ -408,8 +408,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             };
             let outcome = test(&file, call, now, settings, &normalizer).await;
             if let Some(recordings) = recordings {
-                for (method, url, size, answered_by) in recordings.requests() {
-                    match answered_by {
+                for sent in recordings.requests() {
+                    let (method, url, size) = (sent.method, sent.url, sent.body_size);
+                    match sent.answered_by {
                         Some(file) => {
                             eprintln!("outbound: {method} {url} ({size} bytes) answered by {file}")
                         }

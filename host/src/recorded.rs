@@ -143,9 +143,12 @@ impl Recorded {
     }
 }
 
+/// Headers in order, as written.
+type Headers = Vec<(String, String)>;
+
 /// The headers after the first line of a message, up to the blank line, and the body after it:
 /// `Content-Length` bytes when it says, else the rest less one trailing newline.
-fn head_and_body(mut lines: Lines<'_>) -> Result<(Vec<(String, String)>, Vec<u8>), RecordedError> {
+fn head_and_body(mut lines: Lines<'_>) -> Result<(Headers, Vec<u8>), RecordedError> {
     let mut headers = Vec::new();
     loop {
         let line_number = lines.number + 1;
@@ -255,8 +258,20 @@ impl RecordedResponse {
 pub struct Recordings {
     /// (file name, response, used).
     responses: std::sync::Mutex<Vec<(String, RecordedResponse, bool)>>,
-    /// (method, URL, body size, the file that answered).
-    requests: std::sync::Mutex<Vec<(String, String, usize, Option<String>)>>,
+    requests: std::sync::Mutex<Vec<OutboundRequest>>,
+}
+
+/// A request a connector made while recordings answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundRequest {
+    /// Method.
+    pub method: String,
+    /// URL.
+    pub url: String,
+    /// Bytes of its body.
+    pub body_size: usize,
+    /// The recording that answered it, if one did.
+    pub answered_by: Option<String>,
 }
 
 impl Recordings {
@@ -289,17 +304,17 @@ impl Recordings {
             *used = true;
             (name.clone(), response.clone())
         });
-        self.requests.lock().unwrap_or_else(|e| e.into_inner()).push((
-            method.to_string(),
-            url.to_string(),
+        self.requests.lock().unwrap_or_else(|e| e.into_inner()).push(OutboundRequest {
+            method: method.to_string(),
+            url: url.to_string(),
             body_size,
-            answer.as_ref().map(|(name, _)| name.clone()),
-        ));
+            answered_by: answer.as_ref().map(|(name, _)| name.clone()),
+        });
         answer.map(|(_, response)| response)
     }
 
-    /// The requests made so far: method, URL, body size, the recording that answered.
-    pub fn requests(&self) -> Vec<(String, String, usize, Option<String>)> {
+    /// The requests made so far.
+    pub fn requests(&self) -> Vec<OutboundRequest> {
         self.requests.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
@@ -382,7 +397,7 @@ mod tests {
             404
         );
         assert_eq!(recordings.requests().len(), 2);
-        assert_eq!(recordings.requests()[0].3.as_deref(), Some("1-send.http"));
+        assert_eq!(recordings.requests()[0].answered_by.as_deref(), Some("1-send.http"));
     }
 
     #[test]
