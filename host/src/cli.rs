@@ -55,7 +55,7 @@ enum Command {
     Config(ConfigCommand),
     /// Inspect and try connector components.
     #[command(subcommand)]
-    Plugin(PluginCommand),
+    Plugin(Box<PluginCommand>),
     /// The people who log in: add, list, disable, enable, reset a password (on the store of
     /// the config file; no server needed).
     Users {
@@ -342,7 +342,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             };
             admin(&remote, method, &path).await
         }
-        Command::Plugin(PluginCommand::New { name, lang, dir, sdk_path, sdk_git, sdk_version }) => {
+        Command::Plugin(command) => plugin(*command).await,
+    }
+}
+
+/// Runs a `plugin` subcommand.
+async fn plugin(command: PluginCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        PluginCommand::New { name, lang, dir, sdk_path, sdk_git, sdk_version } => {
             let sdk = match (sdk_path, sdk_git, sdk_version) {
                 (Some(path), _, _) => scaffold::SdkSource::Path(
                     path.canonicalize()
@@ -357,14 +364,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             println!("next: cd {} && cargo test && switchboard plugin build", dir.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Plugin(PluginCommand::Build { dir }) => {
+        PluginCommand::Build { dir } => {
             let component = scaffold::build(&dir)?;
             let code = inspect(&component, false).await?;
             println!("component: {}", component.display());
             Ok(code)
         }
-        Command::Plugin(PluginCommand::Inspect { file, json }) => inspect(&file, json).await,
-        Command::Plugin(PluginCommand::Test {
+        PluginCommand::Inspect { file, json } => inspect(&file, json).await,
+        PluginCommand::Test {
             file,
             request,
             send,
@@ -379,7 +386,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             id,
             deadline_ms,
             region,
-        }) => {
+        } => {
             let normalizer = Normalizer::new(region.as_deref(), &[])?;
             let recordings = match &responses {
                 Some(dir) => Some(Arc::new(
