@@ -269,3 +269,42 @@ impl Connector for Web {
 }
 
 export_connector!(Web);
+
+/// Native unit tests with the SDK's mock host: the signature window is checked at the time the
+/// host received the request.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_sdk::testing::{MockHost, recorded};
+
+    /// The cart fixture is signed with `t=1795507121`.
+    const SIGNED_AT_MS: i64 = 1_795_507_121_000;
+
+    fn cart() -> HttpRequest {
+        recorded(include_str!("../fixtures/cart-updated.http"))
+    }
+
+    /// Replayed a day later from a dead letter: checked at the time it was first received.
+    #[test]
+    fn a_cart_received_within_the_window_is_taken_even_when_replayed_later() {
+        let _host = MockHost::new()
+            .config("signing_secret", "fixture-web-signing-secret")
+            .now(SIGNED_AT_MS + 86_400_000)
+            .install();
+        let mut request = cart();
+        request.received_at = SIGNED_AT_MS + 10_000;
+        let outcome = Web::handle_webhook(request).unwrap();
+        assert_eq!(outcome.events.len(), 1);
+    }
+
+    #[test]
+    fn a_cart_received_after_the_window_is_refused() {
+        let _host = MockHost::new()
+            .config("signing_secret", "fixture-web-signing-secret")
+            .now(SIGNED_AT_MS + 301_000)
+            .install();
+        let mut request = cart();
+        request.received_at = SIGNED_AT_MS + 301_000;
+        assert!(matches!(Web::handle_webhook(request), Err(ConnectorError::Unauthorized(_))));
+    }
+}
