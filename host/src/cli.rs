@@ -361,7 +361,8 @@ async fn plugin(command: PluginCommand) -> anyhow::Result<ExitCode> {
             };
             let dir = scaffold::new_project(&name, lang, dir.as_deref(), &sdk)?;
             println!("wrote a {lang:?} connector project in {}", dir.display());
-            println!("next: cd {} && cargo test && switchboard plugin build", dir.display());
+            println!("next: cd {} && {}", dir.display(), scaffold::next_steps(lang));
+            println!("(README.md says how to test it with its recorded requests)");
             Ok(ExitCode::SUCCESS)
         }
         PluginCommand::Build { dir } => {

@@ -634,3 +634,144 @@ fn a_new_rust_connector_builds_and_passes_its_tests() {
     assert!(send.status.success(), "{}{}", stdout(&send), stderr(&send));
     assert!(stdout(&send).contains("\"provider_id\": \"out-1\""), "{}", stdout(&send));
 }
+
+/// Whether the componentizer of `example` was installed (`./test` does); else the reason the
+/// test is skipped, which is a failure when `SWITCHBOARD_REQUIRE_COMPONENTIZERS` is set.
+fn componentizer_ready(example: &Path, tool: &str) -> bool {
+    if example.join(tool).exists() {
+        return true;
+    }
+    let reason = format!("{} is not installed (./test installs it)", example.join(tool).display());
+    assert!(std::env::var_os("SWITCHBOARD_REQUIRE_COMPONENTIZERS").is_none(), "{reason}");
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "skipped: {reason}");
+    false
+}
+
+fn build(project: &Path, cache: &Path) -> PathBuf {
+    let built = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["plugin", "build", project.to_str().unwrap()])
+        .env("SWITCHBOARD_CACHE_DIR", cache)
+        .env("SWITCHBOARD_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}{}", stdout(&built), stderr(&built));
+    let line = stdout(&built)
+        .lines()
+        .find_map(|l| l.strip_prefix("component: ").map(str::to_string))
+        .unwrap();
+    PathBuf::from(line)
+}
+
+/// The JavaScript and Python examples, and projects from their templates, build with their
+/// pinned componentizers and answer `plugin test` like the Rust connectors: a signed webhook
+/// (its 64-bit user id exact), a wrong signature refused, a send through a recorded answer.
+#[test]
+fn javascript_and_python_connectors_build_and_answer_plugin_test() {
+    let cache = tempfile::tempdir().unwrap();
+    for (lang, example, tool) in [
+        ("js", repo("examples/js-hello"), "node_modules/.bin/jco"),
+        ("python", repo("examples/python-hello"), ".venv/bin/componentize-py"),
+    ] {
+        if !componentizer_ready(&example, tool) {
+            continue;
+        }
+        let component = build(&example, cache.path());
+        let fixture =
+            |name: &str| example.join("fixtures").join(name).to_str().unwrap().to_string();
+        let webhook = |request: &str| {
+            switchboard(
+                &[
+                    "plugin",
+                    "test",
+                    component.to_str().unwrap(),
+                    "--request",
+                    &fixture(request),
+                    "-c",
+                    "webhook_secret=fixture-chatline-secret",
+                    "--now",
+                    "1795570000000",
+                ],
+                cache.path(),
+            )
+        };
+        let taken = webhook("message.http");
+        assert!(taken.status.success(), "{lang}: {}{}", stdout(&taken), stderr(&taken));
+        let outcome: serde_json::Value = serde_json::from_str(&stdout(&taken)).unwrap();
+        let contact = &outcome["events"][0]["contact"]["identifiers"][0];
+        assert_eq!(contact["value"], "9007199254740993123", "{lang}: the 64-bit id stays exact");
+        assert_eq!(contact["namespace"], "chatline:user");
+        let refused = webhook("wrong-signature.http");
+        assert_eq!(refused.status.code(), Some(1), "{lang}");
+        assert!(stdout(&refused).contains("unauthorized"), "{lang}: {}", stdout(&refused));
+        let sent = switchboard(
+            &[
+                "plugin",
+                "test",
+                component.to_str().unwrap(),
+                "--send",
+                &fixture("send.json"),
+                "-c",
+                "api_token=t-1",
+                "--allow-host",
+                "https://api.chatline.example",
+                "--responses",
+                &fixture("responses"),
+            ],
+            cache.path(),
+        );
+        assert!(sent.status.success(), "{lang}: {}{}", stdout(&sent), stderr(&sent));
+        assert!(stdout(&sent).contains("\"provider_id\": \"msg-1\""), "{lang}: {}", stdout(&sent));
+
+        // A new project from the template: the example renamed, with its own signed fixture.
+        let work = tempfile::tempdir().unwrap();
+        let project = work.path().join(format!("ring-{lang}"));
+        let created = switchboard(
+            &[
+                "plugin",
+                "new",
+                &format!("ring-{lang}"),
+                "--lang",
+                lang,
+                "--dir",
+                project.to_str().unwrap(),
+            ],
+            cache.path(),
+        );
+        assert!(created.status.success(), "{}", stderr(&created));
+        // The example's tools, not the network.
+        let tools = tool.split('/').next().unwrap();
+        std::os::unix::fs::symlink(example.join(tools), project.join(tools)).unwrap();
+        let component = build(&project, cache.path());
+        let request = project.join("fixtures/message.http");
+        let text = std::fs::read_to_string(&request).unwrap();
+        let signed_at: i64 = text
+            .split("\"timestamp\":")
+            .nth(1)
+            .unwrap()
+            .trim()
+            .trim_end_matches('}')
+            .parse()
+            .unwrap();
+        let taken = switchboard(
+            &[
+                "plugin",
+                "test",
+                component.to_str().unwrap(),
+                "--request",
+                request.to_str().unwrap(),
+                "-c",
+                "webhook_secret=fixture-secret",
+                "--now",
+                &(signed_at * 1000 + 1000).to_string(),
+            ],
+            cache.path(),
+        );
+        assert!(taken.status.success(), "{lang} template: {}{}", stdout(&taken), stderr(&taken));
+        assert!(
+            stdout(&taken).contains(&format!("\"namespace\": \"ring-{lang}:user\"")),
+            "{}",
+            stdout(&taken)
+        );
+    }
+}

@@ -56,6 +56,40 @@ impl SdkSource {
     }
 }
 
+/// The contract this host's SDK builds, written into JavaScript and Python projects (their
+/// componentizers read it) and used by `plugin build` for a Python project without one.
+const WIT: &[(&str, &str)] = &[
+    ("connector.wit", include_str!("../../../sdk/wit/connector.wit")),
+    ("deps/cli.wit", include_str!("../../../sdk/wit/deps/cli.wit")),
+    ("deps/clocks.wit", include_str!("../../../sdk/wit/deps/clocks.wit")),
+    ("deps/filesystem.wit", include_str!("../../../sdk/wit/deps/filesystem.wit")),
+    ("deps/http.wit", include_str!("../../../sdk/wit/deps/http.wit")),
+    ("deps/io.wit", include_str!("../../../sdk/wit/deps/io.wit")),
+    ("deps/random.wit", include_str!("../../../sdk/wit/deps/random.wit")),
+    ("deps/sockets.wit", include_str!("../../../sdk/wit/deps/sockets.wit")),
+];
+
+/// The JavaScript and Python templates are the repository's examples (built and tested there),
+/// their provider "Chatline" renamed after the new connector.
+const EXAMPLE_NAMES: &[(&str, &str)] = &[
+    ("for the fictional chat provider", "for"),
+    ("Chatline (JavaScript example)", "__NAME__"),
+    ("Chatline (Python example)", "__NAME__"),
+    ("js-hello", "__ID__"),
+    ("python-hello", "__ID__"),
+    ("X-Chatline-Signature", "X-Signature"),
+    ("fixture-chatline-secret", "fixture-secret"),
+    ("ChatlineError", "ConnectorFailure"),
+    ("../../sdk/wit", "wit"),
+    ("--now 1795570000000", "--now __FIXTURE_TIME_MS__"),
+    ("Chatline", "__NAME__"),
+    ("chatline", "__ID__"),
+];
+
+fn from_example(text: &str) -> String {
+    EXAMPLE_NAMES.iter().fold(text.to_string(), |text, (from, to)| text.replace(from, to))
+}
+
 /// The secret the template's recorded request is signed with.
 const FIXTURE_SECRET: &str = "fixture-secret";
 
@@ -142,17 +176,58 @@ fn files(lang: Lang, id: &str, sdk: &SdkSource, now_secs: i64) -> Vec<(String, S
         ("fixtures/send.json".to_string(), send),
         ("fixtures/responses/send-ok.http".to_string(), sent),
     ];
-    let template: &[(&str, &str)] = match lang {
-        Lang::Rust => &[
-            ("Cargo.toml", include_str!("templates/rust/Cargo.toml")),
-            ("src/lib.rs", include_str!("templates/rust/src/lib.rs")),
-            ("README.md", include_str!("templates/rust/README.md")),
-            (".gitignore", include_str!("templates/rust/gitignore")),
+    let template: Vec<(&str, String)> = match lang {
+        Lang::Rust => vec![
+            ("Cargo.toml", include_str!("templates/rust/Cargo.toml").into()),
+            ("src/lib.rs", include_str!("templates/rust/src/lib.rs").into()),
+            ("README.md", include_str!("templates/rust/README.md").into()),
+            (".gitignore", include_str!("templates/rust/gitignore").into()),
         ],
-        Lang::Js | Lang::Python => &[],
+        Lang::Js => vec![
+            (
+                "src/connector.js",
+                from_example(include_str!("../../../examples/js-hello/src/connector.js")),
+            ),
+            ("package.json", from_example(include_str!("../../../examples/js-hello/package.json"))),
+            (
+                "package-lock.json",
+                from_example(include_str!("../../../examples/js-hello/package-lock.json")),
+            ),
+            ("README.md", from_example(include_str!("../../../examples/js-hello/README.md"))),
+            (".gitignore", include_str!("../../../examples/js-hello/.gitignore").into()),
+        ],
+        Lang::Python => vec![
+            ("app.py", from_example(include_str!("../../../examples/python-hello/app.py"))),
+            (
+                "http_client.py",
+                from_example(include_str!("../../../examples/python-hello/http_client.py")),
+            ),
+            (
+                "requirements.txt",
+                include_str!("../../../examples/python-hello/requirements.txt").into(),
+            ),
+            ("README.md", from_example(include_str!("../../../examples/python-hello/README.md"))),
+            (".gitignore", include_str!("../../../examples/python-hello/.gitignore").into()),
+        ],
     };
     files.extend(template.iter().map(|(path, text)| (path.to_string(), fill(text))));
+    if lang != Lang::Rust {
+        files.extend(WIT.iter().map(|(path, text)| (format!("wit/{path}"), text.to_string())));
+    }
     files
+}
+
+/// What to do next in a new project of `lang`.
+pub fn next_steps(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Rust => {
+            "cargo test && switchboard plugin build && switchboard plugin test dist/*.wasm --help"
+        }
+        Lang::Js => "switchboard plugin build   # installs the pinned jco (npm ci) the first time",
+        Lang::Python => {
+            "switchboard plugin build   # installs the pinned componentize-py into .venv the first time"
+        }
+    }
 }
 
 /// Writes a new connector project named `name` in `dir` (default `./{name}`); its folder.
@@ -163,9 +238,6 @@ pub fn new_project(
     sdk: &SdkSource,
 ) -> anyhow::Result<PathBuf> {
     let id = check_id(name)?;
-    if lang != Lang::Rust {
-        bail!("the {lang:?} template is not available in this build");
-    }
     let dir = dir.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(&id));
     if dir.exists() && std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
         bail!("{} exists and is not empty: choose another folder with --dir", dir.display());
@@ -212,9 +284,8 @@ pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
     let started = Instant::now();
     let component = match lang_of(dir)? {
         Lang::Rust => build_rust(dir)?,
-        Lang::Js | Lang::Python => {
-            bail!("this build has no JavaScript or Python componentizer step")
-        }
+        Lang::Js => build_js(dir)?,
+        Lang::Python => build_python(dir)?,
     };
     let size = std::fs::metadata(&component).map(|m| m.len()).unwrap_or(0);
     eprintln!(
@@ -276,6 +347,94 @@ fn build_rust(dir: &Path) -> anyhow::Result<PathBuf> {
     let out = dist.join(format!("{}.wasm", name.trim_end_matches("-connector")));
     std::fs::copy(&built, &out).with_context(|| format!("cargo built no {}", built.display()))?;
     Ok(out)
+}
+
+/// `npm run build` (jco componentize, as the project's `package.json` says), after installing
+/// the pinned tools if they are not there yet; the newest component in `dist/`.
+fn build_js(dir: &Path) -> anyhow::Result<PathBuf> {
+    if !dir.join("node_modules").exists() {
+        let install = if dir.join("package-lock.json").exists() { "ci" } else { "install" };
+        eprintln!("installing the build tools (npm {install})");
+        run(
+            Command::new("npm").args([install, "--no-audit", "--no-fund"]).current_dir(dir),
+            &format!("npm {install}"),
+        )?;
+    }
+    run(
+        Command::new("npm").args(["run", "build"]).current_dir(dir),
+        "npm run build (jco componentize)",
+    )?;
+    newest_component(&dir.join("dist"))
+}
+
+/// componentize-py against the project's `wit/` (or the contract this host's SDK builds), from
+/// the project's `.venv` or the PATH, installing the pinned one into `.venv` if neither has it.
+fn build_python(dir: &Path) -> anyhow::Result<PathBuf> {
+    let venv = dir.join(".venv/bin/componentize-py");
+    let on_path =
+        Command::new("componentize-py").arg("--version").output().is_ok_and(|o| o.status.success());
+    let componentize = if venv.exists() {
+        venv
+    } else if on_path {
+        PathBuf::from("componentize-py")
+    } else {
+        eprintln!("installing componentize-py into {}", dir.join(".venv").display());
+        run(
+            Command::new("python3").args(["-m", "venv", ".venv"]).current_dir(dir),
+            "python3 -m venv",
+        )?;
+        run(
+            Command::new(".venv/bin/pip")
+                .args(["install", "--quiet", "-r", "requirements.txt"])
+                .current_dir(dir),
+            "pip install -r requirements.txt",
+        )?;
+        venv
+    };
+    let wit = if dir.join("wit").exists() {
+        dir.join("wit")
+    } else {
+        let temporary =
+            std::env::temp_dir().join(format!("switchboard-wit-{}", std::process::id()));
+        for (path, text) in WIT {
+            let path = temporary.join(path);
+            std::fs::create_dir_all(path.parent().unwrap_or(&temporary))?;
+            std::fs::write(path, text)?;
+        }
+        temporary
+    };
+    let name = dir
+        .canonicalize()?
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "connector".into());
+    let out = dir.join("dist").join(format!("{name}.wasm"));
+    std::fs::create_dir_all(dir.join("dist"))?;
+    run(
+        Command::new(&componentize)
+            .arg("-d")
+            .arg(&wit)
+            .args(["-w", "plugin", "componentize", "app", "-o"])
+            .arg(
+                out.canonicalize()
+                    .unwrap_or_else(|_| std::env::current_dir().unwrap_or_default().join(&out)),
+            )
+            .current_dir(dir),
+        "componentize-py",
+    )?;
+    // Python leaves its bytecode beside the sources: not part of the project.
+    let _ = std::fs::remove_dir_all(dir.join("__pycache__"));
+    Ok(out)
+}
+
+/// The most recently written `.wasm` of `dist`.
+fn newest_component(dist: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::read_dir(dist)
+        .with_context(|| format!("the build wrote nothing in {}", dist.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .with_context(|| format!("the build wrote no component in {}", dist.display()))
 }
 
 fn cargo() -> String {
