@@ -640,6 +640,51 @@ async fn a_reply_form_sent_twice_sends_once() {
     desk.stop().await;
 }
 
+/// Regression: WhatsApp reported the reply's status (`wamid` delivered) before the reply was
+/// recorded — the status webhook can beat the reply's own commit — and the reply answered 500
+/// although the message had gone out (its record collided with the status's).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_status_arriving_before_its_reply_is_recorded_does_not_fail_the_reply() {
+    let desk = Desk::start().await;
+    let base = &desk.base;
+    let answer =
+        common::whatsapp_text(base, "33698765432", "Chloé Martin", "wamid.in1", "Hi", now_ms())
+            .await;
+    assert_eq!(answer.status, 200);
+    let conversation =
+        desk.api("GET", "/api/conversations").await["conversations"][0]["id"].as_i64().unwrap();
+    // The simulated Cloud API answers the first message it sends as `wamid.sent1`.
+    let status = json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+        "value": {"messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "statuses": [{"id": "wamid.sent1", "status": "delivered", "timestamp": (now_ms() / 1000).to_string(),
+                "recipient_id": "33698765432"}]},
+        "field": "messages"}]}]});
+    assert_eq!(common::whatsapp_post(base, &status.to_string()).await.status, 200);
+    let reply = client::request(
+        base,
+        "POST",
+        &format!("/api/conversations/{conversation}/replies"),
+        Some(ADMIN),
+        Some(&json!({"text": "Hello Chloé"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+    assert_eq!(desk.sent.lock().unwrap().len(), 1);
+    let detail = desk.api("GET", &format!("/api/conversations/{conversation}")).await;
+    let sent = detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["provider_id"] == "wamid.sent1")
+        .expect("the reply is in the conversation")
+        .clone();
+    assert_eq!(sent["text"], "Hello Chloé");
+    assert_eq!(sent["status"], "delivered", "the provider's newer status stays");
+    desk.stop().await;
+}
+
 /// The inbox's team and connector counts are kept between pages, until a conversation changes:
 /// a new message, a resolution show at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -880,7 +880,9 @@ pub(crate) struct Sent<'a> {
     pub at: i64,
 }
 
-/// Records a sent message; its interaction's id.
+/// Records a sent message; its interaction's id. The provider may have reported it already (its
+/// status webhook can beat this commit): that record is the same message, completed with what
+/// only the sender knows — the text, the conversation, the author — and keeps its newer status.
 pub(crate) async fn record_sent(conn: &mut Conn<'_>, sent: &Sent<'_>) -> Result<i64, StoreError> {
     let linked_by = match sent.author {
         Some(author) => format!("sent by user {author}"),
@@ -892,6 +894,12 @@ pub(crate) async fn record_sent(conn: &mut Conn<'_>, sent: &Sent<'_>) -> Result<
              status, attachments, attributes, content_hash, connector_id, provider_id, occurred_at, created_at, \
              conversation_id, author_id) \
              VALUES ($1, $2, 'message', 'outbound', $3, $4, $5, $6, $7, '[]', '[]', '', $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (connector_id, provider_id) DO UPDATE SET \
+             body = COALESCE(interactions.body, excluded.body), \
+             subject = COALESCE(interactions.subject, excluded.subject), \
+             status = COALESCE(interactions.status, excluded.status), \
+             conversation_id = COALESCE(interactions.conversation_id, excluded.conversation_id), \
+             author_id = COALESCE(interactions.author_id, excluded.author_id) \
              RETURNING id",
             params![
                 sent.customer,
