@@ -322,7 +322,6 @@ pub async fn whatsapp_text(
     text: &str,
     at: i64,
 ) -> switchboard::client::Answer {
-    use hmac::Mac as _;
     use serde_json::json;
     let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
         "value": {"messaging_product": "whatsapp",
