@@ -260,7 +260,13 @@ impl Registry {
                         reloading: tokio::sync::Mutex::new(()),
                     });
                     if let Some(c) = slot.loaded() {
-                        tracing::info!(connector = %entry.id, version = %c.manifest().version, "connector loaded");
+                        tracing::info!(
+                            connector = %entry.id,
+                            version = %c.manifest().version,
+                            origin = ?c.origin(),
+                            load_ms = c.load_time().as_millis() as u64,
+                            "connector loaded"
+                        );
                     }
                     self.slots
                         .write()

@@ -775,3 +775,48 @@ fn javascript_and_python_connectors_build_and_answer_plugin_test() {
         );
     }
 }
+
+/// `plugin test` (or `inspect`) compiles a component once: `serve`, with no `cache_dir` in its
+/// config, loads it from the same cache.
+#[test]
+fn the_cli_and_the_server_share_one_compile_cache() {
+    use std::io::BufRead as _;
+    let cache = tempfile::tempdir().unwrap();
+    let inspected = switchboard(&["plugin", "inspect", artifacts::HELLO], cache.path());
+    assert!(inspected.status.success(), "{}", stderr(&inspected));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("switchboard.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n[store]\nurl = \"sqlite://{}\"\n\
+             [[connector]]\nid = \"hello\"\nplugin = \"{}\"\n",
+            dir.path().join("store.db").display(),
+            artifacts::HELLO
+        ),
+    )
+    .unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["serve", "--no-watch", "--config", config.to_str().unwrap()])
+        .env("SWITCHBOARD_CACHE_DIR", cache.path())
+        .env("SWITCHBOARD_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = server.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("connector loaded") {
+                let _ = tx.send(line);
+                return;
+            }
+        }
+    });
+    let line = rx.recv_timeout(std::time::Duration::from_secs(60));
+    let _ = server.kill();
+    let _ = server.wait();
+    let line = line.expect("the server loaded the connector");
+    assert!(line.contains("origin=Cache"), "{line}");
+}
