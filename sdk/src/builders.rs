@@ -760,6 +760,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_record_takes_its_time_and_skips_blank_attributes() {
+        let who = || Contact::new().email("ann@example.com");
+        assert_eq!(who().update("u-1").at(5).occurred_at, 5);
+        assert_eq!(Consent::new("k-1", who(), "sms", ConsentState::OptOut).at(6).occurred_at, 6);
+        let receipt = Receipt::new("m-1").at(7).thread("t-1").status("queued");
+        assert_eq!(
+            (receipt.sent_at, receipt.thread_id.as_deref(), receipt.status.as_deref()),
+            (7, Some("t-1"), Some("queued"))
+        );
+        assert_eq!(Receipt::new("m-2").thread(" ").status("").thread_id, None);
+        let message =
+            Interaction::message("web", "w-1", who()).attr("source", "form").attr("utm", "  ");
+        assert_eq!(
+            message.attributes,
+            vec![Attribute { key: "source".into(), value: "form".into() }]
+        );
+        let file = Attachment::new("image/jpeg", 2048).name("parcel.jpg").url(" ");
+        assert_eq!(
+            (file.name.as_deref(), file.url.as_deref(), file.size_bytes),
+            (Some("parcel.jpg"), None, 2048)
+        );
+        assert_eq!(message.attachment(file).attachments.len(), 1);
+    }
+
+    #[test]
     fn contact_skips_blank_identifiers() {
         let contact = Contact::new().email(" ").phone("+33 6 12 34 56 78").name("  ");
         assert_eq!(
