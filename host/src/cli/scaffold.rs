@@ -108,8 +108,8 @@ fn check_id(name: &str) -> anyhow::Result<String> {
     Ok(id)
 }
 
-/// `viber-business` → `ViberBusiness`.
-fn type_name(id: &str) -> String {
+/// The words of an id, capitalized: `viber-business` → `Viber`, `Business`.
+fn words(id: &str) -> Vec<String> {
     id.split('-')
         .map(|part| {
             let mut chars = part.chars();
@@ -121,18 +121,14 @@ fn type_name(id: &str) -> String {
         .collect()
 }
 
+/// `viber-business` → `ViberBusiness`.
+fn type_name(id: &str) -> String {
+    words(id).concat()
+}
+
 /// `viber-business` → `Viber Business`.
 fn display_name(id: &str) -> String {
-    id.split('-')
-        .map(|part| {
-            let mut chars = part.chars();
-            chars
-                .next()
-                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
-                .unwrap_or_default()
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    words(id).join(" ")
 }
 
 /// The template's recorded request: a message from a user with a 64-bit id, sent `at` (Unix
